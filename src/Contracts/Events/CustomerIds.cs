@@ -1,0 +1,83 @@
+namespace Siyu.Contracts.Events;
+
+/// <summary>The kinds of identifier a customer can be known by, with their wire names.</summary>
+public enum IdType
+{
+    MemberId,
+    Phone,
+    UnionId,
+    OpenId,
+    ExternalUserId,
+    AppUserId,
+    DeviceId,
+}
+
+public static class IdTypeNames
+{
+    public static string WireName(this IdType type) => type switch
+    {
+        IdType.MemberId => "member_id",
+        IdType.Phone => "phone",
+        IdType.UnionId => "unionid",
+        IdType.OpenId => "openid",
+        IdType.ExternalUserId => "external_userid",
+        IdType.AppUserId => "app_user_id",
+        IdType.DeviceId => "device_id",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
+    public static bool TryParse(string wireName, out IdType type)
+    {
+        foreach (var t in Enum.GetValues<IdType>())
+        {
+            if (t.WireName() == wireName)
+            {
+                type = t;
+                return true;
+            }
+        }
+        type = default;
+        return false;
+    }
+}
+
+/// <summary>
+/// Every id carried by one event. All ids that appear together belong to one customer.
+/// After ingest, <see cref="Phone"/> holds the keyed hash, never the raw number.
+/// </summary>
+public sealed record CustomerIds
+{
+    public string? MemberId { get; init; }
+    public string? Phone { get; init; }
+    public string? UnionId { get; init; }
+    public string? OpenId { get; init; }
+    public string? ExternalUserId { get; init; }
+    public string? AppUserId { get; init; }
+    public string? DeviceId { get; init; }
+
+    public string? Get(IdType type) => type switch
+    {
+        IdType.MemberId => MemberId,
+        IdType.Phone => Phone,
+        IdType.UnionId => UnionId,
+        IdType.OpenId => OpenId,
+        IdType.ExternalUserId => ExternalUserId,
+        IdType.AppUserId => AppUserId,
+        IdType.DeviceId => DeviceId,
+        _ => null,
+    };
+
+    /// <summary>The ids present, in the contract's order.</summary>
+    public IEnumerable<(IdType Type, string Value)> All()
+    {
+        foreach (var t in Enum.GetValues<IdType>())
+        {
+            if (Get(t) is { } v)
+            {
+                yield return (t, v);
+            }
+        }
+    }
+
+    public bool IsEmpty => !All().Any();
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Siyu.Contracts.Json;
+
+/// <summary>
+/// The event exactly as it travels on the input topics: every field optional, so that
+/// parsing never fails on a missing field and validation can say which one is missing.
+/// Unknown fields are ignored: the contract lets producers add fields freely.
+/// </summary>
+public sealed class WireEvent
+{
+    public string? EventId { get; set; }
+    public string? Type { get; set; }
+    public string? OccurredAt { get; set; }
+    public string? StoreId { get; set; }
+    public WireIds? Ids { get; set; }
+
+    public string? OrderId { get; set; }
+    public decimal? Amount { get; set; }
+    public List<WireItem>? Items { get; set; }
+    public string? GuideId { get; set; }
+    public string? Payment { get; set; }
+    public string? CampaignId { get; set; }
+    public string? ShareGroupId { get; set; }
+    public string? Page { get; set; }
+    public string? CouponId { get; set; }
+    public string? GroupId { get; set; }
+    public string? Sku { get; set; }
+    public Dictionary<string, JsonElement>? Tags { get; set; }
+    public string? Birthday { get; set; }
+    public string? Name { get; set; }
+    public string? Task { get; set; }
+}
+
+public sealed class WireIds
+{
+    [JsonPropertyName("member_id")] public string? MemberId { get; set; }
+    [JsonPropertyName("phone")] public string? Phone { get; set; }
+    [JsonPropertyName("unionid")] public string? UnionId { get; set; }
+    [JsonPropertyName("openid")] public string? OpenId { get; set; }
+    [JsonPropertyName("external_userid")] public string? ExternalUserId { get; set; }
+    [JsonPropertyName("app_user_id")] public string? AppUserId { get; set; }
+    [JsonPropertyName("device_id")] public string? DeviceId { get; set; }
+}
+
+public sealed class WireItem
+{
+    public string? Sku { get; set; }
+    public int? Qty { get; set; }
+    public decimal? Price { get; set; }
+}
+
+/// <summary>A dead-letter record (contract: siyu.deadletter value).</summary>
+public sealed record DeadLetterRecord(
+    string Topic,
+    int Partition,
+    long Offset,
+    string Reason,
+    string Error,
+    string Raw,
+    // Extension to the contract (additive): says how to read `raw` back into bytes.
+    string RawEncoding);
+
+/// <summary>Source-generated serialization: no reflection on the hot path.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(WireEvent))]
+[JsonSerializable(typeof(DeadLetterRecord))]
+[JsonSerializable(typeof(string))]
+public sealed partial class SiyuJsonContext : JsonSerializerContext;
