@@ -59,8 +59,11 @@ public sealed record DeadLetterRecord(
     string Reason,
     string Error,
     string Raw,
-    // Extension to the contract (additive): says how to read `raw` back into bytes.
-    string RawEncoding);
+    // Extensions to the contract (additive): how to read `raw` back into bytes, and whether it
+    // was cut to fit a Kafka message (a 5 MB payload cannot be forwarded whole).
+    string RawEncoding,
+    int RawSize,
+    bool RawTruncated);
 
 /// <summary>Source-generated serialization: no reflection on the hot path.</summary>
 [JsonSourceGenerationOptions(

@@ -1,0 +1,313 @@
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using Siyu.Contracts.Privacy;
+using Siyu.Contracts.Validation;
+using Siyu.Kafka;
+
+namespace Siyu.Ingest;
+
+/// <summary>
+/// Where every event enters Siyu: one consumer group over the four input topics. Each message is
+/// parsed and validated; valid events go to the <see cref="IEventHandler"/>, invalid ones to the
+/// dead-letter topic. An offset is committed only after everything before it in its partition is
+/// durably handled (at-least-once); at most <see cref="IngestOptions.MaxInFlight"/> messages are
+/// in flight, so a slow handler slows consumption instead of filling memory.
+/// </summary>
+public sealed class IngestPipeline
+{
+    private readonly IngestOptions _options;
+    private readonly IEventHandler _handler;
+    private readonly EventParser _parser;
+    private readonly PhoneHasher _phones;
+    private readonly ILogger _log;
+    private readonly OffsetTracker _tracker = new();
+    private readonly SemaphoreSlim _slots;
+    private readonly ResiliencePipeline _retry;
+    private IConsumer<byte[]?, byte[]?>? _consumer;
+
+    public IngestPipeline(IngestOptions options, IEventHandler handler, EventParser parser, PhoneHasher phones, ILogger<IngestPipeline> log)
+    {
+        _options = options;
+        _handler = handler;
+        _parser = parser;
+        _phones = phones;
+        _log = log;
+        _slots = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
+        // A valid event is never dropped for a downstream hiccup: retry until it lands or we shut down
+        // (then it is not committed and is redelivered on restart).
+        _retry = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(100),
+                MaxDelay = TimeSpan.FromSeconds(10),
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+                OnRetry = args =>
+                {
+                    IngestMetrics.Retries.Inc();
+                    _log.LogWarning(args.Outcome.Exception, "Retrying in {Delay} (attempt {Attempt})", args.RetryDelay, args.AttemptNumber + 1);
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>Consumes until <paramref name="stoppingToken"/> fires, then drains, commits and leaves the group.</summary>
+    public Task RunAsync(IProducer<byte[]?, byte[]> producer, CancellationToken stoppingToken) =>
+        // Consume() blocks, so the loop gets a thread of its own rather than a pool thread.
+        Task.Factory.StartNew(() => Run(producer, stoppingToken), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(IProducer<byte[]?, byte[]> producer, CancellationToken stoppingToken)
+    {
+        Librdkafka.EnsureLoaded();
+        var deadLetters = new DeadLetterPublisher(producer, _options.Topics.DeadLetter);
+        using var consumer = BuildConsumer();
+        _consumer = consumer;
+        consumer.Subscribe(_options.Topics.Inputs);
+        _log.LogInformation("Ingest consuming {Topics} as group {Group} from {Bootstrap}",
+            string.Join(",", _options.Topics.Inputs), _options.GroupId, _options.BootstrapServers);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                ConsumeResult<byte[]?, byte[]?>? cr;
+                try
+                {
+                    cr = consumer.Consume(stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                catch (ConsumeException ex)
+                {
+                    _log.LogError(ex, "Consume failed: {Reason}", ex.Error.Reason);
+                    continue;
+                }
+                if (cr is null || cr.IsPartitionEOF)
+                {
+                    continue;
+                }
+                try
+                {
+                    _slots.Wait(stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break; // not started, not committed: redelivered after restart
+                }
+                _tracker.Begin(cr.TopicPartition, cr.Offset.Value);
+                IngestMetrics.InFlight.Inc();
+                _ = ProcessAsync(cr, deadLetters, stoppingToken);
+            }
+        }
+        finally
+        {
+            Drain();
+            try
+            {
+                consumer.Commit();
+            }
+            catch (KafkaException ex) when (ex.Error.Code is ErrorCode.Local_NoOffset)
+            {
+            }
+            catch (KafkaException ex)
+            {
+                _log.LogWarning(ex, "Final commit failed; the uncommitted tail will be redelivered");
+            }
+            consumer.Close();
+            _consumer = null;
+            _log.LogInformation("Ingest stopped: offsets committed, group left");
+        }
+    }
+
+    // Parsing and the handler's dispatch run synchronously on the consume thread, in offset order;
+    // only the wait for durability is asynchronous.
+    private async Task ProcessAsync(ConsumeResult<byte[]?, byte[]?> cr, DeadLetterPublisher deadLetters, CancellationToken ct)
+    {
+        var completed = false;
+        try
+        {
+            if (!_options.Topics.TryGetChannel(cr.Topic, out var channel))
+            {
+                await _retry.ExecuteAsync(async t => await deadLetters.PublishAsync(cr, RejectReason.UnknownTopic,
+                    $"{cr.Topic} is not an input topic", t), ct);
+                Count(cr.Topic, RejectReason.UnknownTopic);
+            }
+            else
+            {
+                var result = _parser.Parse(cr.Message.Value, channel);
+                if (result.IsValid)
+                {
+                    var evt = result.Event;
+                    if (evt.Ids.Phone is { } phone)
+                    {
+                        evt = evt with { Ids = evt.Ids with { Phone = _phones.Hash(phone) } };
+                    }
+                    var ingested = new IngestedEvent(evt, new SourcePosition(cr.Topic, cr.Partition.Value, cr.Offset.Value));
+                    await _retry.ExecuteAsync(t => _handler.HandleAsync(ingested, t), ct);
+                    IngestMetrics.Messages.WithLabels(cr.Topic, "accepted").Inc();
+                }
+                else
+                {
+                    await _retry.ExecuteAsync(async t => await deadLetters.PublishAsync(cr, result.Reason, result.Error, t), ct);
+                    Count(cr.Topic, result.Reason);
+                }
+            }
+            completed = true;
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: left uncommitted on purpose.
+        }
+        catch (Exception ex)
+        {
+            _log.LogError(ex, "Unexpected failure at {Topic}/{Partition}@{Offset}; it stays uncommitted", cr.Topic, cr.Partition.Value, cr.Offset.Value);
+        }
+        finally
+        {
+            IngestMetrics.InFlight.Dec();
+            _slots.Release();
+            if (completed)
+            {
+                Commit(cr.TopicPartition, _tracker.Complete(cr.TopicPartition, cr.Offset.Value));
+            }
+        }
+    }
+
+    private static void Count(string topic, string reason)
+    {
+        IngestMetrics.Messages.WithLabels(topic, "dead_lettered").Inc();
+        IngestMetrics.DeadLetters.WithLabels(reason).Inc();
+    }
+
+    private void Commit(TopicPartition tp, long? next)
+    {
+        if (next is null || _consumer is not { } consumer)
+        {
+            return;
+        }
+        try
+        {
+            // Stored here, committed by librdkafka's auto-commit timer and at shutdown/revoke.
+            consumer.StoreOffset(new TopicPartitionOffset(tp, next.Value));
+        }
+        catch (KafkaException ex)
+        {
+            // The partition moved to another member meanwhile; it re-reads from the last commit.
+            _log.LogDebug(ex, "Offset {Offset} for {Partition} not stored", next, tp);
+        }
+    }
+
+    private IConsumer<byte[]?, byte[]?> BuildConsumer()
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = _options.BootstrapServers,
+            GroupId = _options.GroupId,
+            EnableAutoCommit = true,
+            EnableAutoOffsetStore = false,
+            AutoCommitIntervalMs = _options.AutoCommitIntervalMs,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            SessionTimeoutMs = _options.SessionTimeoutMs,
+            StatisticsIntervalMs = _options.StatisticsIntervalMs,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+        };
+        foreach (var (key, value) in _options.Client)
+        {
+            config.Set(key, value);
+        }
+        return new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetErrorHandler((_, e) => _log.LogWarning("Kafka consumer error: {Code} {Reason}", e.Code, e.Reason))
+            .SetStatisticsHandler((_, json) => RecordLag(json))
+            .SetPartitionsAssignedHandler((_, parts) =>
+                _log.LogInformation("Assigned {Count} partitions: {Partitions}", parts.Count, Describe(parts)))
+            .SetPartitionsRevokedHandler((c, parts) => OnRevoked(c, parts.Select(p => p.TopicPartition).ToList()))
+            .SetPartitionsLostHandler((_, parts) =>
+            {
+                foreach (var p in parts)
+                {
+                    _tracker.Forget(p.TopicPartition);
+                }
+            })
+            .Build();
+    }
+
+    // Before giving partitions up, let their in-flight events finish so their offsets are committed
+    // here rather than re-processed by the next owner.
+    private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> revoked)
+    {
+        var deadline = DateTime.UtcNow + _options.DrainTimeout;
+        while (revoked.Any(tp => _tracker.InFlight(tp) > 0) && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(5);
+        }
+        try
+        {
+            consumer.Commit();
+        }
+        catch (KafkaException ex) when (ex.Error.Code is ErrorCode.Local_NoOffset)
+        {
+        }
+        catch (KafkaException ex)
+        {
+            _log.LogWarning(ex, "Commit on revoke failed");
+        }
+        foreach (var tp in revoked)
+        {
+            _tracker.Forget(tp);
+        }
+        _log.LogInformation("Revoked {Count} partitions: {Partitions}", revoked.Count, Describe(revoked));
+    }
+
+    // "siyu.pos[0-15] siyu.app[0-15]" rather than 64 separate entries.
+    private static string Describe(IEnumerable<TopicPartition> parts) => string.Join(" ", parts
+        .GroupBy(p => p.Topic)
+        .Select(g => $"{g.Key}[{string.Join(",", g.Select(p => p.Partition.Value).Order())}]"));
+
+    private void Drain()
+    {
+        var deadline = DateTime.UtcNow + _options.DrainTimeout;
+        while (_tracker.InFlightTotal > 0 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(5);
+        }
+        if (_tracker.InFlightTotal > 0)
+        {
+            _log.LogWarning("{Count} events still in flight after {Timeout}; they will be redelivered", _tracker.InFlightTotal, _options.DrainTimeout);
+        }
+    }
+
+    private void RecordLag(string statisticsJson)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(statisticsJson);
+            if (!doc.RootElement.TryGetProperty("topics", out var topics))
+            {
+                return;
+            }
+            foreach (var topic in topics.EnumerateObject())
+            {
+                foreach (var partition in topic.Value.GetProperty("partitions").EnumerateObject())
+                {
+                    if (partition.Name == "-1" || !partition.Value.TryGetProperty("consumer_lag", out var lag) || lag.GetInt64() < 0)
+                    {
+                        continue;
+                    }
+                    IngestMetrics.ConsumerLag.WithLabels(topic.Name, partition.Name).Set(lag.GetInt64());
+                }
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            _log.LogDebug(ex, "Unreadable librdkafka statistics");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using Confluent.Kafka;
+
+namespace Siyu.Ingest;
+
+/// <summary>
+/// Events of one partition finish out of order (different customers, different latencies),
+/// but a Kafka offset means "everything before this is done". The tracker keeps the
+/// in-flight offsets of each partition in order and reports the new commit position only
+/// when the oldest ones have completed.
+/// </summary>
+public sealed class OffsetTracker
+{
+    private sealed class PartitionState
+    {
+        public readonly LinkedList<(long Offset, bool Done)> InFlight = new();
+        public readonly Dictionary<long, LinkedListNode<(long Offset, bool Done)>> Nodes = new();
+    }
+
+    private readonly Dictionary<TopicPartition, PartitionState> _partitions = new();
+    private readonly Lock _lock = new();
+
+    public void Begin(TopicPartition tp, long offset)
+    {
+        lock (_lock)
+        {
+            if (!_partitions.TryGetValue(tp, out var state))
+            {
+                _partitions[tp] = state = new PartitionState();
+            }
+            state.Nodes[offset] = state.InFlight.AddLast((offset, false));
+        }
+    }
+
+    /// <summary>Marks an offset done; returns the offset to commit (next to read) if the watermark moved.</summary>
+    public long? Complete(TopicPartition tp, long offset)
+    {
+        lock (_lock)
+        {
+            if (!_partitions.TryGetValue(tp, out var state) || !state.Nodes.Remove(offset, out var node))
+            {
+                return null; // forgotten after a revoke: the new owner re-reads it
+            }
+            node.Value = (offset, true);
+            long? commit = null;
+            while (state.InFlight.First is { Value.Done: true } first)
+            {
+                commit = first.Value.Offset + 1;
+                state.InFlight.RemoveFirst();
+            }
+            return commit;
+        }
+    }
+
+    public int InFlight(TopicPartition tp)
+    {
+        lock (_lock)
+        {
+            return _partitions.TryGetValue(tp, out var s) ? s.InFlight.Count : 0;
+        }
+    }
+
+    public int InFlightTotal
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _partitions.Values.Sum(s => s.InFlight.Count);
+            }
+        }
+    }
+
+    /// <summary>Drops a revoked partition's bookkeeping; completions that arrive later are ignored.</summary>
+    public void Forget(TopicPartition tp)
+    {
+        lock (_lock)
+        {
+            _partitions.Remove(tp);
+        }
+    }
+}
