@@ -1,0 +1,182 @@
+using System.Text.RegularExpressions;
+
+namespace Siyu.Host.Configuration;
+
+// The configuration file's shape (appsettings.json, --config FILE, then SIYU_* environment
+// variables with "__" between levels, e.g. SIYU_Kafka__BootstrapServers). Every setting is
+// checked at start-up; a bad one stops the process with a message that names it.
+
+public sealed class SiyuSettings
+{
+    public KafkaSettings Kafka { get; set; } = new();
+    public IngestSettings Ingest { get; set; } = new();
+    public ClickHouseSettings ClickHouse { get; set; } = new();
+    public JournalSettings Journal { get; set; } = new();
+    public ApiSettings Api { get; set; } = new();
+    public PrivacySettings Privacy { get; set; } = new();
+
+    /// <summary>Every problem found, each naming its setting; empty when the settings are usable.</summary>
+    public IReadOnlyList<string> Validate(bool embedded)
+    {
+        var errors = new List<string>();
+        Kafka.Validate(errors, embedded);
+        Ingest.Validate(errors);
+        ClickHouse.Validate(errors);
+        Journal.Validate(errors);
+        Api.Validate(errors);
+        Privacy.Validate(errors, embedded);
+        return errors;
+    }
+
+    internal static void Range(List<string> errors, string name, long value, long min, long max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"{name} must be between {min} and {max} (got {value})");
+        }
+    }
+}
+
+public sealed partial class KafkaSettings
+{
+    /// <summary>Empty means the embedded dev broker (demo only); `siyu run` needs a real cluster.</summary>
+    public string BootstrapServers { get; set; } = "";
+    public string TopicPrefix { get; set; } = "siyu.";
+    public string GroupId { get; set; } = "siyu-ingest";
+    public int SessionTimeoutMs { get; set; } = 45_000;
+    public int MaxInFlight { get; set; } = 5_000;
+    public int AutoCommitIntervalMs { get; set; } = 1_000;
+    /// <summary>Partitions per topic of the embedded broker (it keeps ~100k messages per partition).</summary>
+    public int EmbeddedPartitions { get; set; } = 16;
+    /// <summary>Extra librdkafka properties for both consumer and producer (security.protocol, sasl.*...).</summary>
+    public Dictionary<string, string> Client { get; set; } = new();
+
+    [GeneratedRegex("^[A-Za-z0-9._-]*$")]
+    private static partial Regex TopicChars();
+
+    internal void Validate(List<string> errors, bool embedded)
+    {
+        if (!embedded && string.IsNullOrWhiteSpace(BootstrapServers))
+        {
+            errors.Add("Kafka:BootstrapServers is required (host:port[,host:port]); `siyu demo` runs an embedded broker instead");
+        }
+        if (!string.IsNullOrWhiteSpace(BootstrapServers))
+        {
+            foreach (var server in BootstrapServers.Split(',', StringSplitOptions.TrimEntries))
+            {
+                var colon = server.LastIndexOf(':');
+                if (colon <= 0 || !int.TryParse(server[(colon + 1)..], out var port) || port is < 1 or > 65535)
+                {
+                    errors.Add($"Kafka:BootstrapServers entry '{server}' is not host:port");
+                }
+            }
+        }
+        if (!TopicChars().IsMatch(TopicPrefix))
+        {
+            errors.Add($"Kafka:TopicPrefix '{TopicPrefix}' may only hold letters, digits, '.', '_' and '-'");
+        }
+        if (string.IsNullOrWhiteSpace(GroupId))
+        {
+            errors.Add("Kafka:GroupId must not be empty");
+        }
+        SiyuSettings.Range(errors, "Kafka:SessionTimeoutMs", SessionTimeoutMs, 1_000, 300_000);
+        SiyuSettings.Range(errors, "Kafka:MaxInFlight", MaxInFlight, 1, 1_000_000);
+        SiyuSettings.Range(errors, "Kafka:AutoCommitIntervalMs", AutoCommitIntervalMs, 10, 60_000);
+        SiyuSettings.Range(errors, "Kafka:EmbeddedPartitions", EmbeddedPartitions, 1, 256);
+    }
+}
+
+public sealed class IngestSettings
+{
+    public int MaxPayloadBytes { get; set; } = 256 * 1024;
+    public int MaxFutureSkewHours { get; set; } = 24;
+
+    internal void Validate(List<string> errors)
+    {
+        SiyuSettings.Range(errors, "Ingest:MaxPayloadBytes", MaxPayloadBytes, 1024, 64 * 1024 * 1024);
+        SiyuSettings.Range(errors, "Ingest:MaxFutureSkewHours", MaxFutureSkewHours, 0, 24 * 365);
+    }
+}
+
+public sealed class ClickHouseSettings
+{
+    /// <summary>"embedded" (chDB in-process) or "server" (ClickHouse over HTTP).</summary>
+    public string Engine { get; set; } = "embedded";
+    public string ConnectionString { get; set; } = "";
+    public string DataPath { get; set; } = "data/chdb";
+
+    internal void Validate(List<string> errors)
+    {
+        if (Engine is not ("embedded" or "server"))
+        {
+            errors.Add($"ClickHouse:Engine must be 'embedded' or 'server' (got '{Engine}')");
+        }
+        if (Engine == "server" && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            errors.Add("ClickHouse:ConnectionString is required when ClickHouse:Engine is 'server'");
+        }
+        if (Engine == "embedded" && string.IsNullOrWhiteSpace(DataPath))
+        {
+            errors.Add("ClickHouse:DataPath is required when ClickHouse:Engine is 'embedded'");
+        }
+    }
+}
+
+public sealed class JournalSettings
+{
+    /// <summary>"sqlite" (embedded file) or "postgresql".</summary>
+    public string Provider { get; set; } = "sqlite";
+    public string ConnectionString { get; set; } = "Data Source=data/journal.db";
+
+    internal void Validate(List<string> errors)
+    {
+        if (Provider is not ("sqlite" or "postgresql"))
+        {
+            errors.Add($"Journal:Provider must be 'sqlite' or 'postgresql' (got '{Provider}')");
+        }
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            errors.Add("Journal:ConnectionString must not be empty");
+        }
+    }
+}
+
+public sealed class ApiSettings
+{
+    public string Urls { get; set; } = "http://127.0.0.1:8080";
+
+    internal void Validate(List<string> errors)
+    {
+        foreach (var url in Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(url.Replace("*", "localhost").Replace("+", "localhost"), UriKind.Absolute, out var uri)
+                || uri.Scheme is not ("http" or "https"))
+            {
+                errors.Add($"Api:Urls entry '{url}' is not an http(s) URL");
+            }
+        }
+        if (string.IsNullOrWhiteSpace(Urls))
+        {
+            errors.Add("Api:Urls must name at least one URL, e.g. http://127.0.0.1:8080");
+        }
+    }
+}
+
+public sealed class PrivacySettings
+{
+    /// <summary>HMAC key for phone numbers. Keep it secret and stable: changing it orphans every stored hash.</summary>
+    public string PhoneHashKey { get; set; } = "";
+
+    /// <summary>Used only by the embedded demo when no key is set; never for real data.</summary>
+    public const string DemoKey = "siyu-demo-key-not-for-production";
+
+    internal void Validate(List<string> errors, bool embedded)
+    {
+        if (!embedded && System.Text.Encoding.UTF8.GetByteCount(PhoneHashKey) < 16)
+        {
+            errors.Add("Privacy:PhoneHashKey must be set to a secret of at least 16 bytes (e.g. SIYU_Privacy__PhoneHashKey)");
+        }
+    }
+
+    public string EffectiveKey => string.IsNullOrEmpty(PhoneHashKey) ? DemoKey : PhoneHashKey;
+}

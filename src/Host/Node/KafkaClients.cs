@@ -1,0 +1,39 @@
+using Confluent.Kafka;
+using Siyu.Host.Configuration;
+using Siyu.Ingest;
+using Siyu.Kafka;
+
+namespace Siyu.Host.Node;
+
+/// <summary>Kafka clients built from settings, so every part of the process talks to Kafka the same way.</summary>
+public static class KafkaClients
+{
+    public static IProducer<byte[]?, byte[]> Producer(KafkaSettings kafka, string bootstrapServers)
+    {
+        Librdkafka.EnsureLoaded();
+        var config = new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            // Dead letters and published profiles must not be lost or duplicated by a retry.
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = 5,
+        };
+        foreach (var (key, value) in kafka.Client)
+        {
+            config.Set(key, value);
+        }
+        return new ProducerBuilder<byte[]?, byte[]>(config).Build();
+    }
+
+    public static IngestOptions IngestOptions(KafkaSettings kafka, string bootstrapServers) => new()
+    {
+        BootstrapServers = bootstrapServers,
+        GroupId = kafka.GroupId,
+        Topics = new Contracts.Topics(kafka.TopicPrefix),
+        SessionTimeoutMs = kafka.SessionTimeoutMs,
+        MaxInFlight = kafka.MaxInFlight,
+        AutoCommitIntervalMs = kafka.AutoCommitIntervalMs,
+        Client = kafka.Client,
+    };
+}
