@@ -36,6 +36,7 @@ public sealed class IngestPipeline
         _phones = phones;
         _log = log;
         _slots = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
+        IngestMetrics.InFlight.Set(0); // exported from start-up, not from the first message on
         // A valid event is never dropped for a downstream hiccup: retry until it lands or we shut down
         // (then it is not committed and is redelivered on restart).
         _retry = new ResiliencePipelineBuilder()

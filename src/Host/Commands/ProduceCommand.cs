@@ -32,7 +32,7 @@ public static class ProduceCommand
             {
                 overrides["Kafka:BootstrapServers"] = b;
             }
-            var settings = SettingsLoader.Load(SettingsLoader.Build(parse.GetValue(config)?.FullName, overrides), embedded: false);
+            var settings = SettingsLoader.Load(SettingsLoader.Build(parse.GetValue(config)?.FullName, overrides), embedded: false, processesEvents: false);
             var path = parse.GetValue(file)!;
             if (!path.Exists)
             {

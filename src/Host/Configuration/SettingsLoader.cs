@@ -46,7 +46,7 @@ public static class SettingsLoader
 
     private static void Strict(BinderOptions o) => o.ErrorOnUnknownConfiguration = true;
 
-    public static SiyuSettings Load(IConfiguration configuration, bool embedded)
+    public static SiyuSettings Load(IConfiguration configuration, bool embedded, bool processesEvents = true)
     {
         var problems = new List<string>();
         foreach (var section in configuration.GetChildren())
@@ -74,7 +74,7 @@ public static class SettingsLoader
         }
         if (problems.Count == 0)
         {
-            problems.AddRange(settings.Validate(embedded));
+            problems.AddRange(settings.Validate(embedded, processesEvents));
         }
         return problems.Count > 0 ? throw new SettingsException(problems) : settings;
     }

@@ -1,0 +1,80 @@
+using Siyu.Host.Configuration;
+
+namespace Siyu.Host.Tests;
+
+public sealed class SettingsTests
+{
+    private static SettingsException Fails(Dictionary<string, string?> overrides, bool embedded = false) =>
+        Assert.Throws<SettingsException>(() => SettingsLoader.Load(SettingsLoader.Build(null, overrides), embedded));
+
+    private static readonly Dictionary<string, string?> Valid = new()
+    {
+        ["Kafka:BootstrapServers"] = "kafka:9092",
+        ["Privacy:PhoneHashKey"] = "a-secret-of-at-least-16-bytes",
+    };
+
+    private static Dictionary<string, string?> With(string key, string? value) => new(Valid) { [key] = value };
+
+    [Fact]
+    public void The_shipped_defaults_are_valid_for_the_embedded_stack()
+    {
+        var settings = SettingsLoader.Load(SettingsLoader.Build(null), embedded: true);
+        Assert.Equal("siyu.", settings.Kafka.TopicPrefix);
+        Assert.Equal("embedded", settings.ClickHouse.Engine);
+    }
+
+    [Fact]
+    public void Production_settings_load()
+    {
+        var settings = SettingsLoader.Load(SettingsLoader.Build(null, Valid), embedded: false);
+        Assert.Equal("kafka:9092", settings.Kafka.BootstrapServers);
+    }
+
+    [Theory]
+    [InlineData("Kafka:BootstrapServers", "", "Kafka:BootstrapServers")]
+    [InlineData("Kafka:BootstrapServers", "kafka", "Kafka:BootstrapServers")]
+    [InlineData("Kafka:MaxInFlight", "0", "Kafka:MaxInFlight")]
+    [InlineData("Kafka:MaxInFlight", "lots", "Kafka:MaxInFlight")]
+    [InlineData("Kafka:SessionTimeoutMs", "10", "Kafka:SessionTimeoutMs")]
+    [InlineData("Kafka:TopicPrefix", "siyu/", "Kafka:TopicPrefix")]
+    [InlineData("Kafka:BootstrapServer", "kafka:9092", "BootstrapServer")]
+    [InlineData("ClickHouse:Engine", "mysql", "ClickHouse:Engine")]
+    [InlineData("Journal:Provider", "oracle", "Journal:Provider")]
+    [InlineData("Api:Urls", "not a url", "Api:Urls")]
+    [InlineData("Privacy:PhoneHashKey", "short", "Privacy:PhoneHashKey")]
+    [InlineData("Ingest:MaxPayloadBytes", "10", "Ingest:MaxPayloadBytes")]
+    [InlineData("Kafak:GroupId", "x", "Kafak")]
+    public void A_bad_setting_stops_start_up_with_a_message_naming_it(string key, string value, string named)
+    {
+        var ex = Fails(With(key, value));
+        Assert.Contains(named, ex.Message);
+    }
+
+    [Fact]
+    public void Server_clickhouse_needs_a_connection_string()
+    {
+        var ex = Fails(With("ClickHouse:Engine", "server"));
+        Assert.Contains("ClickHouse:ConnectionString", ex.Message);
+    }
+
+    [Fact]
+    public async Task The_executable_reports_a_bad_environment_variable_and_exits_2()
+    {
+        var (exit, _, stderr) = await SiyuProcess.RunAsync(["run"], new Dictionary<string, string>
+        {
+            ["SIYU_Kafka__BootstrapServers"] = "kafka:9092",
+            ["SIYU_Privacy__PhoneHashKey"] = "a-secret-of-at-least-16-bytes",
+            ["SIYU_Kafka__MaxInFlight"] = "-5",
+        });
+        Assert.Equal(2, exit);
+        Assert.Contains("Kafka:MaxInFlight must be between 1 and 1000000 (got -5)", stderr);
+    }
+
+    [Fact]
+    public async Task A_missing_config_file_is_named()
+    {
+        var (exit, _, stderr) = await SiyuProcess.RunAsync(["run", "--config", "/nonexistent/siyu.json"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("/nonexistent/siyu.json", stderr);
+    }
+}
