@@ -1,0 +1,17 @@
+using System.Runtime.InteropServices;
+
+namespace Siyu.Host.Bench;
+
+/// <summary>What a benchmark ran on: figures mean nothing without it.</summary>
+public static class MachineInfo
+{
+    public static string Describe()
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024);
+        return $"{Environment.ProcessorCount} cores ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {memory:0.#} GiB, "
+            + $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+    }
+}
