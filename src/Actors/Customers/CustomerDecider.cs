@@ -1,0 +1,393 @@
+using Siyu.Contracts.Events;
+
+namespace Siyu.Actors.Customers;
+
+/// <summary>
+/// The customer entity's business rules as two pure functions (no clock, no I/O, no Akka):
+/// <see cref="Decide"/> turns a command into domain events given the current state, and
+/// <see cref="Apply"/> folds one event into the state. The actor is a thin shell: it persists
+/// the state-changing events Decide returns, applies them, and acts on the notices.
+///
+/// Ordering: counts (orders, revenue, refunds, ids) do not depend on arrival order; "latest"
+/// things (group and contact membership, owning guide, tags, birthday) are decided by
+/// occurred_at with a deterministic tie-break, so late and out-of-order events converge to
+/// the state in-order delivery gives. Only first-come id limits depend on arrival order.
+/// </summary>
+public static class CustomerDecider
+{
+    public static IReadOnlyList<CustomerEvent> Decide(CustomerState state, CustomerCommand command, CustomerRules rules)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(rules);
+        var at = command.At.ToUniversalTime();
+        if (command is MarkMergedInto mark)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(mark.SurvivorId);
+            return mark.SurvivorId == state.CustomerId || mark.SurvivorId == state.MergedInto
+                ? []
+                : [new MergedIntoRecorded(mark.SurvivorId) { At = at }];
+        }
+        if (state.MergedInto is { } survivor)
+        {
+            return [new RedirectRequired(survivor, command) { At = at }];
+        }
+        return command switch
+        {
+            Observe observe => DecideObserve(state, observe.Event ?? throw new ArgumentException("Observe needs an event", nameof(command)), at, rules),
+            Absorb absorb => DecideAbsorb(state, absorb.Other ?? throw new ArgumentException("Absorb needs the other customer's state", nameof(command)), at, rules),
+            _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown customer command"),
+        };
+    }
+
+    public static CustomerState Apply(CustomerState state, CustomerEvent evt, CustomerRules rules)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(evt);
+        ArgumentNullException.ThrowIfNull(rules);
+        if (evt is CustomerNotice)
+        {
+            return state;
+        }
+        var next = evt switch
+        {
+            ObservedEvent observed => ApplyObserved(Remember(state, observed, rules), observed, rules),
+            CustomerAbsorbed absorbed => CustomerMerge.Fold(state, absorbed.Other, rules),
+            MergedIntoRecorded merged => new CustomerState
+            {
+                // The survivor now holds the history; keeping it here too would count it twice
+                // in anything that sums profiles. Only the pointer (and created_at) remain.
+                CustomerId = state.CustomerId,
+                CreatedAt = state.CreatedAt,
+                MergedInto = merged.SurvivorId,
+            },
+            _ => throw new ArgumentOutOfRangeException(nameof(evt), evt.GetType().Name, "unknown customer event"),
+        };
+        var at = evt.At.ToUniversalTime();
+        return next with { Version = state.Version + 1, UpdatedAt = at > state.UpdatedAt ? at : state.UpdatedAt };
+    }
+
+    /// <summary>Applies events in order (replay, or the events one Decide returned).</summary>
+    public static CustomerState ApplyAll(CustomerState state, IEnumerable<CustomerEvent> events, CustomerRules rules)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        foreach (var e in events)
+        {
+            state = Apply(state, e, rules);
+        }
+        return state;
+    }
+
+    // ---------------------------------------------------------------- Decide
+
+    private static List<CustomerEvent> DecideObserve(CustomerState state, InputEvent evt, DateTimeOffset at, CustomerRules rules)
+    {
+        var key = EventKeys.Event(evt.Channel, evt.EventId);
+        if (state.HasSeen(key))
+        {
+            return [];
+        }
+        var occurred = evt.OccurredAt.ToUniversalTime();
+        var changes = new List<ObservedEvent>(3);
+        var notices = new List<CustomerNotice>(1);
+
+        var ids = IdentityRules.Filter(evt.Ids, state.Ids, rules);
+        if (ids.New.Count > 0)
+        {
+            changes.Add(new IdsLinked(ids.New));
+        }
+        if (ids.Refused.Count > 0)
+        {
+            notices.Add(new IdsRefused(evt.EventId, null, ids.Refused));
+        }
+
+        switch (evt)
+        {
+            case OrderPlaced o:
+                var orderKey = EventKeys.Order(o.OrderId);
+                if (state.FindOrder(orderKey) is not null)
+                {
+                    break; // the same order reported again (another event_id): counted once
+                }
+                if (state.OrdersPrunedThrough is { } pruned && occurred <= pruned)
+                {
+                    notices.Add(new OrderRejected(evt.EventId, evt.Channel, o.OrderId, OrderRejected.OlderThanRetainedOrders));
+                    break;
+                }
+                changes.Add(new OrderRecorded(orderKey, o.OrderId, o.Amount, evt.Channel, Attribution: null));
+                break;
+
+            case OrderRefunded r:
+                var order = state.FindOrder(EventKeys.Order(r.OrderId));
+                if (order is not { } matched)
+                {
+                    notices.Add(new RefundUnmatched(evt.EventId, evt.Channel, r.OrderId, r.Amount, occurred, RefundUnmatchedReasons.UnknownOrder));
+                }
+                else if (matched.HasRefund(key))
+                {
+                    // already applied (the window had forgotten the event id)
+                }
+                else if (r.Amount > matched.Amount - matched.Refunded)
+                {
+                    notices.Add(new RefundUnmatched(evt.EventId, evt.Channel, r.OrderId, r.Amount, occurred, RefundUnmatchedReasons.ExceedsOrder));
+                }
+                else
+                {
+                    changes.Add(new RefundRecorded(matched.Key, r.OrderId, key, r.Amount, matched.Channel, matched.Attribution));
+                }
+                break;
+
+            case GroupJoined g when Lww.Wins(state.Groups, g.GroupId, occurred, active: true):
+                changes.Add(new GroupJoinRecorded(g.GroupId));
+                break;
+
+            case GroupLeft g when Lww.Wins(state.Groups, g.GroupId, occurred, active: false):
+                changes.Add(new GroupLeaveRecorded(g.GroupId));
+                break;
+
+            case ContactAdded c when Lww.Wins(state.Contacts, c.GuideId, occurred, active: true):
+                changes.Add(new ContactAddRecorded(c.GuideId));
+                break;
+
+            case ContactRemoved c when Lww.Wins(state.Contacts, c.GuideId, occurred, active: false):
+                changes.Add(new ContactRemoveRecorded(c.GuideId));
+                break;
+
+            case Tagged t:
+                var winners = t.Tags
+                    .Select(kv => new TagValue(kv.Key, kv.Value, occurred))
+                    .Where(tag => Lww.TagWins(state.Tags, tag))
+                    .OrderBy(tag => tag.Name, StringComparer.Ordinal)
+                    .ToEquatableArray();
+                if (winners.Count > 0)
+                {
+                    changes.Add(new TagsRecorded(winners));
+                }
+                break;
+
+            case ProfileUpdated p when p.Birthday is { } birthday && Lww.BirthdayWins(state, birthday, occurred):
+                // The name is not part of the profile contract: personal data not needed is not kept.
+                changes.Add(new BirthdayRecorded(birthday));
+                break;
+
+            // page_view, coupon_claim, bind_phone, app_open, login, message, solitaire_join,
+            // flash_claim, service_done, message_sent: only their ids matter for now
+            // (attribution touches and service tasks are later issues).
+        }
+
+        if (changes.Count == 0 && (state.IsNew || occurred < state.CreatedAt))
+        {
+            changes.Add(new EventSeen());
+        }
+        // An unmatched refund must stay re-deliverable: the caller retries it after its grace period.
+        ulong? remembered = notices.Any(n => n is RefundUnmatched) ? null : key;
+        var result = new List<CustomerEvent>(changes.Count + notices.Count);
+        result.AddRange(changes.Select(c => c with { At = at, OccurredAt = occurred, EventKey = remembered }));
+        result.AddRange(notices.Select(n => n with { At = at }));
+        return result;
+    }
+
+    private static List<CustomerEvent> DecideAbsorb(CustomerState state, CustomerState other, DateTimeOffset at, CustomerRules rules)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.CustomerId == state.CustomerId || state.MergedFrom.Contains(other.CustomerId))
+        {
+            return []; // itself, or already absorbed (a redelivered merge)
+        }
+        var result = new List<CustomerEvent> { new CustomerAbsorbed(other) { At = at } };
+        var refused = IdentityRules.Filter(other.Ids, state.Ids, rules).Refused;
+        if (refused.Count > 0)
+        {
+            result.Add(new IdsRefused(null, other.CustomerId, refused) { At = at });
+        }
+        return result;
+    }
+
+    // ---------------------------------------------------------------- Apply
+
+    private static CustomerState Remember(CustomerState state, ObservedEvent evt, CustomerRules rules)
+    {
+        var occurred = evt.OccurredAt.ToUniversalTime();
+        var s = state.IsNew || occurred < state.CreatedAt ? state with { CreatedAt = occurred } : state;
+        return evt.EventKey is { } key
+            ? s with { Seen = SeenWindow.Add(s.Seen, new SeenEvent(key, occurred.UtcDateTime), rules) }
+            : s;
+    }
+
+    private static CustomerState ApplyObserved(CustomerState s, ObservedEvent evt, CustomerRules rules)
+    {
+        var occurred = evt.OccurredAt.ToUniversalTime();
+        switch (evt)
+        {
+            case IdsLinked linked:
+                return s with { Ids = IdentityRules.Union(s.Ids, linked.Ids) };
+            case EventSeen:
+                return s;
+            case OrderRecorded o:
+                return Orders.Add(s, new RecentOrder(o.OrderKey, o.Amount, o.Channel, occurred, o.Attribution, default), rules);
+            case RefundRecorded r:
+                return Orders.Refund(s, r);
+            case GroupJoinRecorded g:
+                return s with { Groups = Lww.Set(s.Groups, new Membership(g.GroupId, occurred, true), rules.MaxTombstones) };
+            case GroupLeaveRecorded g:
+                return s with { Groups = Lww.Set(s.Groups, new Membership(g.GroupId, occurred, false), rules.MaxTombstones) };
+            case ContactAddRecorded c:
+                return s with { Contacts = Lww.Set(s.Contacts, new Membership(c.GuideId, occurred, true), rules.MaxTombstones) };
+            case ContactRemoveRecorded c:
+                return s with { Contacts = Lww.Set(s.Contacts, new Membership(c.GuideId, occurred, false), rules.MaxTombstones) };
+            case TagsRecorded t:
+                return s with { Tags = Lww.SetTags(s.Tags, t.Tags) };
+            case BirthdayRecorded b:
+                return s with { Birthday = b.Birthday, BirthdayAt = occurred };
+            default:
+                throw new ArgumentOutOfRangeException(nameof(evt), evt.GetType().Name, "unknown customer event");
+        }
+    }
+}
+
+/// <summary>Last-writer-wins on occurred_at, with deterministic tie-breaks (order-independent).</summary>
+internal static class Lww
+{
+    /// <summary>
+    /// Whether (id, at, active) changes the entry: it is unknown (a removal of an unknown entry is
+    /// kept as a tombstone), strictly newer (even with the same presence: the newer time must be
+    /// kept for later comparisons), or equally new and a removal of a present entry (removal wins ties).
+    /// </summary>
+    public static bool Wins(EquatableArray<Membership> set, string id, DateTimeOffset at, bool active)
+    {
+        foreach (var m in set.AsSpan())
+        {
+            if (m.Id == id)
+            {
+                return at > m.At || (at == m.At && m.Active && !active);
+            }
+        }
+        return true;
+    }
+
+    public static bool Wins(Membership current, Membership candidate) =>
+        candidate.At > current.At || (candidate.At == current.At && current.Active && !candidate.Active);
+
+    /// <summary>Upserts by id (sorted by id), then keeps only the newest <paramref name="maxTombstones"/> removed entries.</summary>
+    public static EquatableArray<Membership> Set(EquatableArray<Membership> set, Membership entry, int maxTombstones)
+    {
+        var items = set.Where(m => m.Id != entry.Id).Append(entry);
+        return Bound(items, maxTombstones);
+    }
+
+    public static EquatableArray<Membership> Merge(EquatableArray<Membership> a, EquatableArray<Membership> b, int maxTombstones)
+    {
+        var byId = a.ToDictionary(m => m.Id, StringComparer.Ordinal);
+        foreach (var m in b)
+        {
+            if (!byId.TryGetValue(m.Id, out var cur) || Wins(cur, m))
+            {
+                byId[m.Id] = m;
+            }
+        }
+        return Bound(byId.Values, maxTombstones);
+    }
+
+    private static EquatableArray<Membership> Bound(IEnumerable<Membership> items, int maxTombstones)
+    {
+        var list = items.ToList();
+        var dropped = list.Where(m => !m.Active)
+            .OrderByDescending(m => m.At).ThenBy(m => m.Id, StringComparer.Ordinal)
+            .Skip(maxTombstones)
+            .Select(m => m.Id)
+            .ToHashSet(StringComparer.Ordinal);
+        return list.Where(m => !dropped.Contains(m.Id)).OrderBy(m => m.Id, StringComparer.Ordinal).ToEquatableArray();
+    }
+
+    /// <summary>A tag wins when newer, or equally new with the ordinally larger value (ties are rare but must not depend on arrival).</summary>
+    public static bool TagWins(EquatableArray<TagValue> tags, TagValue candidate)
+    {
+        foreach (var t in tags.AsSpan())
+        {
+            if (t.Name == candidate.Name)
+            {
+                return TagWins(t, candidate);
+            }
+        }
+        return true;
+    }
+
+    public static bool TagWins(TagValue current, TagValue candidate) =>
+        candidate.At > current.At || (candidate.At == current.At && string.CompareOrdinal(candidate.Value, current.Value) > 0);
+
+    public static EquatableArray<TagValue> SetTags(EquatableArray<TagValue> tags, IEnumerable<TagValue> winners)
+    {
+        var byName = tags.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        foreach (var w in winners)
+        {
+            if (!byName.TryGetValue(w.Name, out var cur) || TagWins(cur, w))
+            {
+                byName[w.Name] = w;
+            }
+        }
+        return byName.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToEquatableArray();
+    }
+
+    public static bool BirthdayWins(CustomerState s, DateOnly birthday, DateTimeOffset at) =>
+        s.BirthdayAt is not { } cur || at > cur || (at == cur && s.Birthday is { } b && birthday > b);
+}
+
+/// <summary>Lifetime stats and the bounded list of retained orders.</summary>
+internal static class Orders
+{
+    public static CustomerState Add(CustomerState s, RecentOrder order, CustomerRules rules)
+    {
+        if (s.FindOrder(order.Key) is not null)
+        {
+            return s;
+        }
+        var stats = s.Stats.AddOrder(order.Amount, order.Channel, order.OccurredAt);
+        var (kept, prunedThrough) = Bound(s.RecentOrders.Append(order), s.OrdersPrunedThrough, rules);
+        return s with { Stats = stats, RecentOrders = kept, OrdersPrunedThrough = prunedThrough };
+    }
+
+    public static CustomerState Refund(CustomerState s, RefundRecorded r)
+    {
+        // The order may be gone if this is a replay under smaller bounds: the totals still follow the event.
+        var orders = s.RecentOrders.ToArray();
+        for (var i = 0; i < orders.Length; i++)
+        {
+            if (orders[i].Key == r.OrderKey)
+            {
+                if (orders[i].HasRefund(r.RefundKey))
+                {
+                    return s;
+                }
+                orders[i] = orders[i].WithRefund(new RefundEntry(r.RefundKey, r.Amount));
+            }
+        }
+        return s with { Stats = s.Stats.AddRefund(r.Amount, r.OrderChannel), RecentOrders = EquatableArray.Own(orders) };
+    }
+
+    /// <summary>
+    /// Keeps orders that are both within RecentOrderHorizon of the newest order and among the
+    /// newest MaxRecentOrders (by occurred_at); returns the new watermark of dropped orders.
+    /// </summary>
+    public static (EquatableArray<RecentOrder> Kept, DateTimeOffset? PrunedThrough) Bound(
+        IEnumerable<RecentOrder> orders, DateTimeOffset? prunedThrough, CustomerRules rules)
+    {
+        var sorted = orders.OrderBy(o => o.OccurredAt).ThenBy(o => o.Key).ToList();
+        if (sorted.Count == 0)
+        {
+            return (default, prunedThrough);
+        }
+        var floor = sorted[^1].OccurredAt - rules.RecentOrderHorizon;
+        var firstKept = Math.Max(0, sorted.Count - rules.MaxRecentOrders);
+        while (firstKept < sorted.Count && sorted[firstKept].OccurredAt < floor)
+        {
+            firstKept++;
+        }
+        if (firstKept == 0)
+        {
+            return (EquatableArray.Own(sorted.ToArray()), prunedThrough);
+        }
+        var newestDropped = sorted[firstKept - 1].OccurredAt;
+        var watermark = prunedThrough is { } p && p > newestDropped ? p : newestDropped;
+        return (EquatableArray.Own(sorted.Skip(firstKept).ToArray()), watermark);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+
+namespace Siyu.Actors.Customers;
+
+/// <summary>
+/// The snapshot the actor persists: the whole <see cref="CustomerState"/> as JSON in a
+/// versioned envelope ({"format":1,"state":{...}}). Deserialize(Serialize(s)) equals s.
+/// </summary>
+public static class CustomerSnapshot
+{
+    public const int CurrentFormat = 1;
+
+    public static byte[] Serialize(CustomerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return JsonSerializer.SerializeToUtf8Bytes(new Envelope(CurrentFormat, state), CustomerJsonContext.Default.Envelope);
+    }
+
+    public static CustomerState Deserialize(ReadOnlySpan<byte> bytes)
+    {
+        var envelope = JsonSerializer.Deserialize(bytes, CustomerJsonContext.Default.Envelope)
+            ?? throw new JsonException("a customer snapshot cannot be null");
+        if (envelope.Format != CurrentFormat)
+        {
+            throw new JsonException($"customer snapshot format {envelope.Format} is not supported (expected {CurrentFormat})");
+        }
+        return envelope.State ?? throw new JsonException("a customer snapshot has no state");
+    }
+
+    internal sealed record Envelope(int Format, CustomerState State);
+}
+
+/// <summary>
+/// Journal format of the state-changing domain events (polymorphic JSON with a "$type"
+/// discriminator). Notices are not journal events and are refused.
+/// </summary>
+public static class CustomerJournal
+{
+    public static byte[] Serialize(CustomerEvent evt)
+    {
+        ArgumentNullException.ThrowIfNull(evt);
+        if (evt is CustomerNotice)
+        {
+            throw new ArgumentException($"{evt.GetType().Name} is a notice, not a journal event", nameof(evt));
+        }
+        return JsonSerializer.SerializeToUtf8Bytes(evt, CustomerJsonContext.Default.CustomerEvent);
+    }
+
+    public static CustomerEvent Deserialize(ReadOnlySpan<byte> bytes) =>
+        JsonSerializer.Deserialize(bytes, CustomerJsonContext.Default.CustomerEvent)
+        ?? throw new JsonException("a customer event cannot be null");
+}

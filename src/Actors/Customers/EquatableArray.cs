@@ -1,0 +1,103 @@
+using System.Collections;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Siyu.Actors.Customers;
+
+/// <summary>
+/// An immutable array with value equality, so that records holding collections (the customer
+/// state, its domain events) compare by content: a snapshot that round-trips is Equal to the
+/// original, and "did Decide change anything" is a plain comparison. It is one reference wide;
+/// <c>default</c> is the empty array and allocates nothing, which keeps a resident profile small.
+/// The wrapped array is never exposed for writing.
+/// </summary>
+[JsonConverter(typeof(EquatableArrayJsonConverterFactory))]
+[CollectionBuilder(typeof(EquatableArray), nameof(EquatableArray.Create))]
+public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadOnlyList<T>
+    where T : IEquatable<T>
+{
+    private readonly T[]? _items;
+
+    /// <summary>Takes ownership of <paramref name="items"/>: the caller must not keep writing to it.</summary>
+    internal EquatableArray(T[] items) => _items = items.Length == 0 ? null : items;
+
+    public static EquatableArray<T> Empty => default;
+
+    public int Count => _items?.Length ?? 0;
+
+    public bool IsEmpty => _items is null;
+
+    public T this[int index] => (_items ?? [])[index];
+
+    public ReadOnlySpan<T> AsSpan() => _items;
+
+    public bool Equals(EquatableArray<T> other) => AsSpan().SequenceEqual(other.AsSpan());
+
+    public override bool Equals(object? obj) => obj is EquatableArray<T> other && Equals(other);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var item in AsSpan())
+        {
+            hash.Add(item);
+        }
+        return hash.ToHashCode();
+    }
+
+    public static bool operator ==(EquatableArray<T> left, EquatableArray<T> right) => left.Equals(right);
+
+    public static bool operator !=(EquatableArray<T> left, EquatableArray<T> right) => !left.Equals(right);
+
+    public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)(_items ?? [])).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>A copy of the items (for building the next version).</summary>
+    public T[] ToArray() => AsSpan().ToArray();
+
+    public override string ToString() => $"[{string.Join(", ", AsSpan().ToArray())}]";
+}
+
+public static class EquatableArray
+{
+    public static EquatableArray<T> Create<T>(ReadOnlySpan<T> items) where T : IEquatable<T> => new(items.ToArray());
+
+    public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) where T : IEquatable<T> => new(items.ToArray());
+
+    /// <summary>Wraps an array the caller has just built and will not touch again (no copy).</summary>
+    internal static EquatableArray<T> Own<T>(T[] items) where T : IEquatable<T> => new(items);
+}
+
+/// <summary>Writes an <see cref="EquatableArray{T}"/> as a plain JSON array (source-generated element metadata).</summary>
+public sealed class EquatableArrayJsonConverterFactory : JsonConverterFactory
+{
+    public override bool CanConvert(Type typeToConvert) =>
+        typeToConvert.IsGenericType && typeToConvert.GetGenericTypeDefinition() == typeof(EquatableArray<>);
+
+    public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+        (JsonConverter)Activator.CreateInstance(
+            typeof(EquatableArrayJsonConverter<>).MakeGenericType(typeToConvert.GetGenericArguments()[0]))!;
+}
+
+internal sealed class EquatableArrayJsonConverter<T> : JsonConverter<EquatableArray<T>>
+    where T : IEquatable<T>
+{
+    public override EquatableArray<T> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return default;
+        }
+        var items = JsonSerializer.Deserialize(ref reader, ArrayInfo(options));
+        return items is null ? default : new EquatableArray<T>(items);
+    }
+
+    public override void Write(Utf8JsonWriter writer, EquatableArray<T> value, JsonSerializerOptions options) =>
+        JsonSerializer.Serialize(writer, value.ToArray(), ArrayInfo(options));
+
+    // The element metadata comes from the source-generated context (T[] is registered there).
+    private static System.Text.Json.Serialization.Metadata.JsonTypeInfo<T[]> ArrayInfo(JsonSerializerOptions options) =>
+        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T[]>)options.GetTypeInfo(typeof(T[]));
+}

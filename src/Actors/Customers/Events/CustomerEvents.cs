@@ -1,0 +1,112 @@
+using System.Text.Json.Serialization;
+using Siyu.Contracts.Events;
+
+namespace Siyu.Actors.Customers;
+
+/// <summary>
+/// What <see cref="CustomerDecider.Decide"/> returns. Two kinds:
+/// state changes (persist them, then <see cref="CustomerDecider.Apply"/> them; each one bumps the
+/// version) and <see cref="CustomerNotice"/>s, which tell the actor something (an id was refused,
+/// a refund has no order yet, forward to the survivor) and leave the state untouched; the actor
+/// acts on them and need not persist them.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "$type")]
+[JsonDerivedType(typeof(IdsLinked), "ids_linked")]
+[JsonDerivedType(typeof(EventSeen), "event_seen")]
+[JsonDerivedType(typeof(OrderRecorded), "order_recorded")]
+[JsonDerivedType(typeof(RefundRecorded), "refund_recorded")]
+[JsonDerivedType(typeof(GroupJoinRecorded), "group_join_recorded")]
+[JsonDerivedType(typeof(GroupLeaveRecorded), "group_leave_recorded")]
+[JsonDerivedType(typeof(ContactAddRecorded), "contact_add_recorded")]
+[JsonDerivedType(typeof(ContactRemoveRecorded), "contact_remove_recorded")]
+[JsonDerivedType(typeof(TagsRecorded), "tags_recorded")]
+[JsonDerivedType(typeof(BirthdayRecorded), "birthday_recorded")]
+[JsonDerivedType(typeof(CustomerAbsorbed), "customer_absorbed")]
+[JsonDerivedType(typeof(MergedIntoRecorded), "merged_into_recorded")]
+public abstract record CustomerEvent
+{
+    /// <summary>Processing time of the command that produced the event (becomes updated_at).</summary>
+    public DateTimeOffset At { get; init; }
+}
+
+/// <summary>
+/// A change derived from one input event. Applying it also remembers the input in the dedup
+/// window (when <see cref="EventKey"/> is set) and moves created_at back if
+/// <see cref="OccurredAt"/> is earlier.
+/// </summary>
+public abstract record ObservedEvent : CustomerEvent
+{
+    /// <summary><see cref="EventKeys.Event"/> of the input; null when the input must stay re-deliverable (its refund is not matched yet).</summary>
+    public ulong? EventKey { get; init; }
+
+    public DateTimeOffset OccurredAt { get; init; }
+}
+
+/// <summary>New ids linked to the customer (already filtered by <see cref="IdentityRules"/>).</summary>
+public sealed record IdsLinked(EquatableArray<LinkedId> Ids) : ObservedEvent;
+
+/// <summary>An input that changes nothing else, but is this customer's first event or an earlier one than created_at.</summary>
+public sealed record EventSeen : ObservedEvent;
+
+public sealed record OrderRecorded(ulong OrderKey, string OrderId, decimal Amount, Channel Channel, Attribution? Attribution) : ObservedEvent;
+
+/// <summary>A refund matched to its order; it reverses the order's channel and attribution.</summary>
+public sealed record RefundRecorded(ulong OrderKey, string OrderId, ulong RefundKey, decimal Amount, Channel OrderChannel, Attribution? Attribution) : ObservedEvent;
+
+public sealed record GroupJoinRecorded(string GroupId) : ObservedEvent;
+
+public sealed record GroupLeaveRecorded(string GroupId) : ObservedEvent;
+
+public sealed record ContactAddRecorded(string GuideId) : ObservedEvent;
+
+public sealed record ContactRemoveRecorded(string GuideId) : ObservedEvent;
+
+/// <summary>The tags of a tag event that win over what the state holds (At = the event's occurred_at).</summary>
+public sealed record TagsRecorded(EquatableArray<TagValue> Tags) : ObservedEvent;
+
+public sealed record BirthdayRecorded(DateOnly Birthday) : ObservedEvent;
+
+/// <summary>Another customer folded into this one; carries its state as it was when absorbed.</summary>
+public sealed record CustomerAbsorbed(CustomerState Other) : CustomerEvent;
+
+/// <summary>This customer was absorbed; from now on it only points at the survivor.</summary>
+public sealed record MergedIntoRecorded(string SurvivorId) : CustomerEvent;
+
+/// <summary>Information for the actor; Apply ignores it and it bumps no version.</summary>
+public abstract record CustomerNotice : CustomerEvent;
+
+/// <summary>
+/// Ids that were not linked (guard rails). <see cref="EventId"/> names the input, or
+/// <see cref="AbsorbedCustomerId"/> the customer whose ids were being folded. The identity index
+/// must not point these ids at this customer.
+/// </summary>
+public sealed record IdsRefused(string? EventId, string? AbsorbedCustomerId, EquatableArray<RefusedId> Ids) : CustomerNotice;
+
+/// <summary>
+/// A refund that matches no refundable order (<see cref="RefundUnmatchedReasons"/>). Revenue is
+/// untouched and the event is not remembered, so the caller can retry it after a grace period
+/// (the order may still be on its way) and dead-letter it if it still does not match.
+/// </summary>
+public sealed record RefundUnmatched(string EventId, Channel Channel, string OrderId, decimal Amount, DateTimeOffset OccurredAt, string Reason) : CustomerNotice;
+
+public static class RefundUnmatchedReasons
+{
+    /// <summary>No order with this order_id among the customer's retained orders.</summary>
+    public const string UnknownOrder = "unknown_order";
+
+    /// <summary>The refund is larger than what is left of the order after earlier refunds.</summary>
+    public const string ExceedsOrder = "refund_exceeds_order";
+}
+
+/// <summary>
+/// An order that cannot be told apart from a redelivery of an order already dropped from the
+/// retained window (it is older than <see cref="CustomerState.OrdersPrunedThrough"/>): not
+/// counted; the caller dead-letters it with <see cref="Reason"/>.
+/// </summary>
+public sealed record OrderRejected(string EventId, Channel Channel, string OrderId, string Reason) : CustomerNotice
+{
+    public const string OlderThanRetainedOrders = "order_older_than_retained_orders";
+}
+
+/// <summary>This customer was absorbed: the actor forwards <see cref="Command"/> to <see cref="SurvivorId"/>.</summary>
+public sealed record RedirectRequired(string SurvivorId, CustomerCommand Command) : CustomerNotice;

@@ -1,0 +1,237 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Siyu.Contracts.Events;
+
+namespace Siyu.Actors.Customers;
+
+/// <summary>
+/// The contract's profile (siyu.profiles value, GET /v1/customers/...). Fields beyond the
+/// contract's list are additive: created_at (the survivor rule needs it), merged_into (absorbed
+/// customers), contacts (guide_id -> added_at, behind guide_id and in_private_domain),
+/// stats.refund_amount and segment.as_of (the "now" the segment was computed at).
+/// Every field is always written except birthday and merged_into, which are omitted when unset.
+/// </summary>
+public sealed record CustomerProfile
+{
+    public required string CustomerId { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Wire id type -> values (an array: some types allow several). Phones are hashes.</summary>
+    public required IReadOnlyDictionary<string, IReadOnlyList<string>> Ids { get; init; }
+
+    public required IReadOnlyList<string> MergedFrom { get; init; }
+    public string? MergedInto { get; init; }
+    public required bool InPrivateDomain { get; init; }
+    public required IReadOnlyList<string> Groups { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public required string? GuideId { get; init; }
+
+    public required IReadOnlyDictionary<string, DateTimeOffset> Contacts { get; init; }
+    public required IReadOnlyDictionary<string, string> Tags { get; init; }
+    public DateOnly? Birthday { get; init; }
+    public required ProfileStats Stats { get; init; }
+    public required ProfileSegment Segment { get; init; }
+    public required ProfileService Service { get; init; }
+    public required long Version { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+}
+
+/// <summary>refunds is a count (like orders); refund_amount is the money refunded; revenue is net of refunds.</summary>
+public sealed record ProfileStats(
+    int Orders,
+    decimal Revenue,
+    int Refunds,
+    decimal RefundAmount,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] DateTimeOffset? FirstOrderAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] DateTimeOffset? LastOrderAt,
+    ProfileByChannel ByChannel);
+
+public sealed record ProfileByChannel(
+    ProfileChannel Pos,
+    [property: JsonPropertyName("miniprogram")] ProfileChannel MiniProgram,
+    ProfileChannel App);
+
+public sealed record ProfileChannel(int Orders, decimal Revenue);
+
+/// <summary>frequency: low|mid|high; state: new|active|at_risk|lapsed; as_of: the "now" they were computed at.</summary>
+public sealed record ProfileSegment(string Frequency, string State, DateTimeOffset AsOf);
+
+/// <summary>Placeholders until the service-plan issue: both null.</summary>
+public sealed record ProfileService(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? NextTask,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] DateTimeOffset? DueAt);
+
+/// <summary>
+/// A siyu.profile-changes value: {customer_id, change, at, ...}; the extra fields depend on the
+/// change and are omitted when not relevant.
+/// </summary>
+public sealed record ProfileChange
+{
+    public required string CustomerId { get; init; }
+    public required string Change { get; init; }
+    public required DateTimeOffset At { get; init; }
+    public string? GroupId { get; init; }
+    public string? Tag { get; init; }
+    public string? Value { get; init; }
+    public string? PreviousValue { get; init; }
+    public ProfileSegment? Segment { get; init; }
+    public ProfileSegment? PreviousSegment { get; init; }
+    public IReadOnlyList<string>? MergedFrom { get; init; }
+    public string? MergedInto { get; init; }
+}
+
+/// <summary>The change names of the contract (those this entity emits today, plus the later ones).</summary>
+public static class ProfileChanges
+{
+    public const string Created = "created";
+    public const string Merged = "merged";
+    public const string JoinedPrivateDomain = "joined_private_domain";
+    public const string LeftPrivateDomain = "left_private_domain";
+    public const string GroupJoined = "group_joined";
+    public const string GroupLeft = "group_left";
+    public const string SegmentChanged = "segment_changed";
+    public const string TagChanged = "tag_changed";
+    public const string ServiceDue = "service_due";
+    public const string ChurnRisk = "churn_risk";
+    public const string Erased = "erased";
+}
+
+/// <summary>Projection of the state to the contract's profile, its JSON, and the change events between two profiles.</summary>
+public static class Profile
+{
+    /// <summary>The profile as of <paramref name="now"/> (the segment depends on it).</summary>
+    public static CustomerProfile Project(CustomerState state, DateTimeOffset now, CustomerRules rules)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(rules);
+        now = now.ToUniversalTime();
+        var ids = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var type in Enum.GetValues<IdType>())
+        {
+            var values = state.Ids.Where(i => i.Type == type).Select(i => i.Value).ToArray();
+            if (values.Length > 0)
+            {
+                ids[type.WireName()] = values;
+            }
+        }
+        var segment = Segments.Of(state, now, rules);
+        var s = state.Stats;
+        return new CustomerProfile
+        {
+            CustomerId = state.CustomerId,
+            CreatedAt = state.CreatedAt,
+            Ids = ids,
+            MergedFrom = state.MergedFrom.ToArray(),
+            MergedInto = state.MergedInto,
+            InPrivateDomain = state.InPrivateDomain,
+            Groups = state.ActiveGroups.ToArray(),
+            GuideId = state.OwningGuideId,
+            Contacts = state.Contacts.Where(c => c.Active).ToDictionary(c => c.Id, c => c.At, StringComparer.Ordinal),
+            Tags = state.Tags.ToDictionary(t => t.Name, t => t.Value, StringComparer.Ordinal),
+            Birthday = state.Birthday,
+            Stats = new ProfileStats(
+                s.Orders, s.Revenue, s.Refunds, s.RefundAmount, s.FirstOrderAt, s.LastOrderAt,
+                new ProfileByChannel(
+                    new ProfileChannel(s.Pos.Orders, s.Pos.Revenue),
+                    new ProfileChannel(s.MiniProgram.Orders, s.MiniProgram.Revenue),
+                    new ProfileChannel(s.App.Orders, s.App.Revenue))),
+            Segment = new ProfileSegment(segment.Frequency.WireName(), segment.State.WireName(), now),
+            Service = new ProfileService(state.Service?.NextTask, state.Service?.DueAt),
+            Version = state.Version,
+            UpdatedAt = state.UpdatedAt,
+        };
+    }
+
+    /// <summary>The siyu.profiles value, with the segment as of the last change (updated_at).</summary>
+    public static byte[] ToJson(CustomerState state, CustomerRules rules) => ToJson(state, state.UpdatedAt, rules);
+
+    public static byte[] ToJson(CustomerState state, DateTimeOffset now, CustomerRules rules) =>
+        ToJson(Project(state, now, rules));
+
+    public static byte[] ToJson(CustomerProfile profile) =>
+        JsonSerializer.SerializeToUtf8Bytes(profile, CustomerJsonContext.Default.CustomerProfile);
+
+    /// <summary>Reads a siyu.profiles value back (what a downstream service does).</summary>
+    public static CustomerProfile Parse(ReadOnlySpan<byte> json) =>
+        JsonSerializer.Deserialize(json, CustomerJsonContext.Default.CustomerProfile)
+        ?? throw new JsonException("a profile cannot be null (a null value is the erasure tombstone)");
+
+    public static byte[] ToJson(ProfileChange change) =>
+        JsonSerializer.SerializeToUtf8Bytes(change, CustomerJsonContext.Default.ProfileChange);
+
+    /// <summary>
+    /// Changes between two states, both projected at <paramref name="now"/>; <paramref name="before"/>
+    /// null or new means the customer is being created. Use the profile overload with the profile
+    /// last published as "before" to report segment moves caused by time passing alone.
+    /// </summary>
+    public static IReadOnlyList<ProfileChange> Changes(CustomerState? before, CustomerState after, DateTimeOffset now, CustomerRules rules)
+    {
+        ArgumentNullException.ThrowIfNull(after);
+        var previous = before is null || before.IsNew ? null : Project(before, now, rules);
+        return Changes(previous, Project(after, now, rules), now);
+    }
+
+    /// <summary>
+    /// The change events from <paramref name="before"/> (null: not published yet) to
+    /// <paramref name="after"/>, in a stable order: created, merged, private domain,
+    /// group_joined/left (by group id), tag_changed (by tag), segment_changed.
+    /// A customer that was just absorbed reports only "merged" (with merged_into): its groups and
+    /// tags moved to the survivor, it did not leave them.
+    /// </summary>
+    public static IReadOnlyList<ProfileChange> Changes(CustomerProfile? before, CustomerProfile after, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(after);
+        at = at.ToUniversalTime();
+        var id = after.CustomerId;
+        var changes = new List<ProfileChange>();
+        ProfileChange Change(string change) => new() { CustomerId = id, Change = change, At = at };
+
+        if (after.MergedInto is { } into)
+        {
+            if (before?.MergedInto != into)
+            {
+                changes.Add(Change(ProfileChanges.Merged) with { MergedInto = into });
+            }
+            return changes;
+        }
+        if (before is null)
+        {
+            changes.Add(Change(ProfileChanges.Created) with { Segment = after.Segment });
+        }
+        var absorbed = after.MergedFrom.Except(before?.MergedFrom ?? [], StringComparer.Ordinal).ToArray();
+        if (absorbed.Length > 0)
+        {
+            changes.Add(Change(ProfileChanges.Merged) with { MergedFrom = absorbed });
+        }
+        var wasIn = before?.InPrivateDomain ?? false;
+        if (after.InPrivateDomain != wasIn)
+        {
+            changes.Add(Change(after.InPrivateDomain ? ProfileChanges.JoinedPrivateDomain : ProfileChanges.LeftPrivateDomain));
+        }
+        var groupsBefore = before?.Groups ?? [];
+        foreach (var g in after.Groups.Except(groupsBefore, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            changes.Add(Change(ProfileChanges.GroupJoined) with { GroupId = g });
+        }
+        foreach (var g in groupsBefore.Except(after.Groups, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            changes.Add(Change(ProfileChanges.GroupLeft) with { GroupId = g });
+        }
+        foreach (var (name, value) in after.Tags.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            string? previous = null;
+            if (before?.Tags.TryGetValue(name, out previous) == true && previous == value)
+            {
+                continue;
+            }
+            changes.Add(Change(ProfileChanges.TagChanged) with { Tag = name, Value = value, PreviousValue = previous });
+        }
+        if (before is not null
+            && (before.Segment.Frequency != after.Segment.Frequency || before.Segment.State != after.Segment.State))
+        {
+            changes.Add(Change(ProfileChanges.SegmentChanged) with { Segment = after.Segment, PreviousSegment = before.Segment });
+        }
+        return changes;
+    }
+}

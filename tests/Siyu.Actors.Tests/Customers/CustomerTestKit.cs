@@ -1,0 +1,102 @@
+using Siyu.Actors.Customers;
+using Siyu.Contracts.Events;
+
+namespace Siyu.Actors.Tests.Customers;
+
+/// <summary>Builders for input events; every event gets a fresh event_id unless one is given.</summary>
+internal static class Ev
+{
+    /// <summary>A Tuesday morning in Shanghai time.</summary>
+    public static readonly DateTimeOffset T0 = new(2026, 3, 3, 10, 0, 0, TimeSpan.FromHours(8));
+
+    private static int _next;
+
+    public static string NextId(string prefix = "e") => $"{prefix}-{Interlocked.Increment(ref _next):D6}";
+
+    /// <summary>A well-formed phone hash ("h1:" + 64 hex digits); raw phones never reach the entity.</summary>
+    public static string PhoneHash(int n) => "h1:" + n.ToString("x", System.Globalization.CultureInfo.InvariantCulture).PadLeft(64, '0');
+
+    public static CustomerIds Member(string memberId = "M1") => new() { MemberId = memberId };
+
+    private static T Stamp<T>(T e, DateTimeOffset at, CustomerIds? ids, Channel channel, string? eventId) where T : InputEvent =>
+        e with { EventId = eventId ?? NextId(), OccurredAt = at, Ids = ids ?? Member(), Channel = channel, StoreId = "S001" };
+
+    public static OrderPlaced Order(string orderId, decimal amount, DateTimeOffset at, Channel channel = Channel.Pos,
+        CustomerIds? ids = null, string? eventId = null, string? guideId = null) =>
+        Stamp(new OrderPlaced
+        {
+            OrderId = orderId,
+            Amount = amount,
+            Items = [new LineItem("CHERRY-5J", 1, amount)],
+            Payment = Payment.WechatPay,
+            GuideId = guideId,
+        }, at, ids, channel, eventId);
+
+    public static OrderRefunded Refund(string orderId, decimal amount, DateTimeOffset at, Channel channel = Channel.Pos,
+        CustomerIds? ids = null, string? eventId = null) =>
+        Stamp(new OrderRefunded { OrderId = orderId, Amount = amount }, at, ids, channel, eventId);
+
+    public static GroupJoined Join(string groupId, DateTimeOffset at, CustomerIds? ids = null, string? eventId = null) =>
+        Stamp(new GroupJoined { GroupId = groupId }, at, ids, Channel.Group, eventId);
+
+    public static GroupLeft Leave(string groupId, DateTimeOffset at, CustomerIds? ids = null, string? eventId = null) =>
+        Stamp(new GroupLeft { GroupId = groupId }, at, ids, Channel.Group, eventId);
+
+    public static ContactAdded ContactAdd(string guideId, DateTimeOffset at, CustomerIds? ids = null, string? eventId = null) =>
+        Stamp(new ContactAdded { GuideId = guideId }, at, ids, Channel.Group, eventId);
+
+    public static ContactRemoved ContactRemove(string guideId, DateTimeOffset at, CustomerIds? ids = null, string? eventId = null) =>
+        Stamp(new ContactRemoved { GuideId = guideId }, at, ids, Channel.Group, eventId);
+
+    public static Tagged Tag(DateTimeOffset at, params (string Name, string Value)[] tags) =>
+        Stamp(new Tagged { Tags = tags.ToDictionary(t => t.Name, t => t.Value) }, at, null, Channel.Group, null);
+
+    public static ProfileUpdated Birthday(DateOnly? birthday, DateTimeOffset at, string? name = null) =>
+        Stamp(new ProfileUpdated { Birthday = birthday, Name = name }, at, null, Channel.Group, null);
+
+    public static PageViewed PageView(DateTimeOffset at, CustomerIds? ids = null, string? eventId = null) =>
+        Stamp(new PageViewed { Page = "/home" }, at, ids, Channel.MiniProgram, eventId);
+
+    public static AppOpened AppOpen(DateTimeOffset at, CustomerIds ids, string? eventId = null) =>
+        Stamp(new AppOpened(), at, ids, Channel.App, eventId);
+}
+
+/// <summary>
+/// Plays the role of the actor shell: Decide, then persist (through the journal format, which
+/// must round-trip every state-changing event) and Apply.
+/// </summary>
+internal sealed class Customer(string customerId = "C-0001", CustomerRules? rules = null)
+{
+    public CustomerRules Rules { get; } = rules ?? CustomerRules.Default;
+
+    public CustomerState State { get; private set; } = CustomerState.Empty(customerId);
+
+    /// <summary>Processing time passed with commands (becomes updated_at).</summary>
+    public DateTimeOffset Clock { get; set; } = Ev.T0.AddDays(1);
+
+    public IReadOnlyList<CustomerEvent> Send(CustomerCommand command)
+    {
+        var events = CustomerDecider.Decide(State, command, Rules);
+        foreach (var e in events)
+        {
+            var persisted = e is CustomerNotice ? e : CustomerJournal.Deserialize(CustomerJournal.Serialize(e));
+            Assert.Equal(e, persisted);
+            State = CustomerDecider.Apply(State, persisted, Rules);
+        }
+        return events;
+    }
+
+    public IReadOnlyList<CustomerEvent> Observe(InputEvent evt) => Send(new Observe(evt, Clock));
+
+    public Customer ObserveAll(params InputEvent[] events)
+    {
+        foreach (var e in events)
+        {
+            Observe(e);
+        }
+        return this;
+    }
+
+    public CustomerProfile Profile(DateTimeOffset? now = null) =>
+        Siyu.Actors.Customers.Profile.Project(State, now ?? Clock, Rules);
+}
