@@ -47,7 +47,7 @@ public sealed class IngestPipeline
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(100),
                 MaxDelay = TimeSpan.FromSeconds(10),
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not (OperationCanceledException or EventRejectedException)),
                 OnRetry = args =>
                 {
                     IngestMetrics.Retries.Inc();
@@ -152,8 +152,16 @@ public sealed class IngestPipeline
                         evt = evt with { Ids = evt.Ids with { Phone = _phones.Hash(phone) } };
                     }
                     var ingested = new IngestedEvent(evt, new SourcePosition(cr.Topic, cr.Partition.Value, cr.Offset.Value));
-                    await _retry.ExecuteAsync(t => _handler.HandleAsync(ingested, t), ct);
-                    IngestMetrics.Messages.WithLabels(cr.Topic, "accepted").Inc();
+                    try
+                    {
+                        await _retry.ExecuteAsync(t => _handler.HandleAsync(ingested, t), ct);
+                        IngestMetrics.Messages.WithLabels(cr.Topic, "accepted").Inc();
+                    }
+                    catch (EventRejectedException rejected)
+                    {
+                        await _retry.ExecuteAsync(async t => await deadLetters.PublishAsync(cr, rejected.Reason, rejected.Message, t), ct);
+                        Count(cr.Topic, rejected.Reason);
+                    }
                 }
                 else
                 {

@@ -28,4 +28,9 @@ public static class RejectReason
     public const string InvalidItems = "invalid_items";
     public const string InvalidPayment = "invalid_payment";
     public const string UnknownTopic = "unknown_topic";
+
+    // Rejected by the customer entity (valid JSON, but the business rules cannot take it).
+    public const string NoUsableIds = "no_usable_ids";
+    public const string RefundUnmatched = "refund_unmatched";
+    public const string OrderRejected = "order_rejected";
 }

@@ -1,0 +1,240 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Siyu.Actors.Customers.Commands;
+using Siyu.Actors.Customers.Queries;
+
+namespace Siyu.Actors.Customers;
+
+/// <summary>
+/// Where a customer lives: a thin shell around <see cref="CustomerDecider"/>.
+///
+/// Durability (docs/architecture.md): Kafka is the event log, so input events are not journaled
+/// one by one. The actor applies them in memory and, at most once per <see cref="CustomerEntityOptions.FlushInterval"/>,
+/// saves its whole state as one snapshot row (a fixed sequence number, so the row is replaced,
+/// not added). Every event applied before a save is acknowledged only when that save succeeds;
+/// ingest commits an offset only after the acknowledgement. A crash therefore loses nothing that
+/// was committed: the unacknowledged events are redelivered, and the seen-event window drops the
+/// ones the saved state already covers.
+/// </summary>
+public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
+{
+    private readonly CustomerEntityOptions _options;
+    private readonly IActorRef _customers;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private CustomerState _state;
+    private List<(IActorRef ReplyTo, object Reply)> _waiting = [];   // applied, not yet saved
+    private List<(IActorRef ReplyTo, object Reply)> _saving = [];    // in the save under way
+    private bool _dirty;
+    private bool _stopAfterSave;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+    public override string PersistenceId { get; }
+
+    public CustomerActor(string customerId, CustomerEntityOptions options, IActorRef customerRegion)
+    {
+        _options = options;
+        _customers = customerRegion;
+        _state = CustomerState.Empty(customerId);
+        PersistenceId = "customer-" + customerId;
+
+        Recover<SnapshotOffer>(offer => _state = CustomerSnapshot.Deserialize((byte[])offer.Snapshot));
+        Active();
+    }
+
+    public static Props PropsFor(string customerId, CustomerEntityOptions options, IActorRef customerRegion) =>
+        Props.Create(() => new CustomerActor(customerId, options, customerRegion));
+
+    private DateTimeOffset Now => _options.Clock.GetUtcNow();
+
+    private void Active()
+    {
+        Command<ObserveEvent>(m =>
+        {
+            if (_state.MergedInto is { } survivor)
+            {
+                _customers.Forward(m with { CustomerId = survivor });
+                return;
+            }
+            var notices = Execute(new Observe(m.Event, Now));
+            AfterSave(Sender, new EventAccepted(_state.CustomerId, m.Event.EventId, notices));
+        });
+        Command<AbsorbCustomer>(m =>
+        {
+            if (_state.MergedInto is { } survivor)
+            {
+                _customers.Forward(m with { CustomerId = survivor });
+                return;
+            }
+            Execute(new Absorb(m.Other, Now));
+            AfterSave(Sender, new CustomerAbsorbedReply(_state.CustomerId, m.Other.CustomerId));
+        });
+        Command<MergeInto>(m => StartMerge(m, Sender));
+        Command<GetCustomer>(_ => Sender.Tell(_state));
+        Command<GetIdentity>(_ => Sender.Tell(Identity()));
+        Command<StopCustomer>(_ => StopAfterSave());
+        CommonSaveHandling();
+    }
+
+    private CustomerIdentity Identity() =>
+        new(_state.CustomerId, _state.IsNew ? null : _state.CreatedAt, _state.MergedInto, _state.Ids);
+
+    /// <summary>Decides, applies in memory, and returns the notices for the caller.</summary>
+    private IReadOnlyList<CustomerNotice> Execute(CustomerCommand command)
+    {
+        var events = CustomerDecider.Decide(_state, command, _options.Rules);
+        var before = _state.Version;
+        _state = CustomerDecider.ApplyAll(_state, events, _options.Rules);
+        if (_state.Version != before)
+        {
+            _dirty = true;
+        }
+        return events.OfType<CustomerNotice>().ToList();
+    }
+
+    /// <summary>Replies once everything applied so far is durable (at once if it already is).</summary>
+    private void AfterSave(IActorRef replyTo, object reply)
+    {
+        if (!_dirty && _saving.Count == 0)
+        {
+            replyTo.Tell(reply);
+            return;
+        }
+        _waiting.Add((replyTo, reply));
+        if (!Timers.IsTimerActive("flush") && _saving.Count == 0)
+        {
+            Timers.StartSingleTimer("flush", Flush.Instance, _options.FlushInterval);
+        }
+    }
+
+    private sealed class Flush
+    {
+        public static readonly Flush Instance = new();
+    }
+
+    private void CommonSaveHandling()
+    {
+        Command<Flush>(_ => Save());
+        Command<SaveSnapshotSuccess>(_ =>
+        {
+            foreach (var (replyTo, reply) in _saving)
+            {
+                replyTo.Tell(reply);
+            }
+            _saving = [];
+            AfterSaveCompleted();
+        });
+        Command<SaveSnapshotFailure>(f =>
+        {
+            _log.Warning(f.Cause, "Saving customer {0} failed; {1} events will be redelivered", _state.CustomerId, _saving.Count);
+            foreach (var (replyTo, _) in _saving)
+            {
+                replyTo.Tell(new Status.Failure(f.Cause));
+            }
+            _saving = [];
+            _dirty = true; // the state still has to reach the store
+            AfterSaveCompleted();
+        });
+    }
+
+    private void Save()
+    {
+        if (_saving.Count > 0)
+        {
+            return; // one save at a time; the next starts when this one ends
+        }
+        if (!_dirty)
+        {
+            Reply(_waiting);
+            _waiting = [];
+            return;
+        }
+        (_saving, _waiting) = (_waiting, []);
+        _dirty = false;
+        // Sequence number stays at 0 (nothing is journaled), so each save replaces the row.
+        SaveSnapshot(CustomerSnapshot.Serialize(_state));
+    }
+
+    private void AfterSaveCompleted()
+    {
+        if (_waiting.Count > 0 || _dirty)
+        {
+            Timers.StartSingleTimer("flush", Flush.Instance, _options.FlushInterval);
+        }
+        else if (_stopAfterSave)
+        {
+            Context.Stop(Self);
+        }
+    }
+
+    private static void Reply(List<(IActorRef ReplyTo, object Reply)> waiting)
+    {
+        foreach (var (replyTo, reply) in waiting)
+        {
+            replyTo.Tell(reply);
+        }
+    }
+
+    private void StopAfterSave()
+    {
+        if (!_dirty && _saving.Count == 0 && _waiting.Count == 0)
+        {
+            Context.Stop(Self);
+            return;
+        }
+        _stopAfterSave = true;
+        Timers.Cancel("flush");
+        Save();
+    }
+
+    // --- merges ---------------------------------------------------------------------------
+
+    private sealed record HandedOver(IActorRef ReplyTo, string SurvivorId);
+
+    private sealed record HandOverFailed(IActorRef ReplyTo, Exception Cause);
+
+    private void StartMerge(MergeInto m, IActorRef replyTo)
+    {
+        if (_state.MergedInto is { } already)
+        {
+            replyTo.Tell(new MergedReply(_state.CustomerId, already));
+            return;
+        }
+        if (m.SurvivorId == _state.CustomerId)
+        {
+            replyTo.Tell(new MergedReply(_state.CustomerId, _state.CustomerId));
+            return;
+        }
+        // Hand the whole state to the survivor first; only when it is durable there does this
+        // customer become a pointer. A crash in between repeats the hand-over, which the
+        // survivor ignores the second time.
+        _customers.Ask<CustomerAbsorbedReply>(new AbsorbCustomer(m.SurvivorId, _state), _options.AskTimeout)
+            .PipeTo(Self, success: r => new HandedOver(replyTo, m.SurvivorId), failure: e => new HandOverFailed(replyTo, e));
+        Become(Merging);
+    }
+
+    private void Merging()
+    {
+        Command<HandedOver>(h =>
+        {
+            var ids = _state.Ids;
+            Execute(new MarkMergedInto(h.SurvivorId, Now));
+            foreach (var id in ids)
+            {
+                _options.IdentityRegion.Tell(new Siyu.Actors.Identity.RepointId(Siyu.Actors.Identity.IdKey.Of(id.Type, id.Value), _state.CustomerId, h.SurvivorId));
+            }
+            AfterSave(h.ReplyTo, new MergedReply(_state.CustomerId, h.SurvivorId));
+            Become(Active);
+            Stash.UnstashAll();
+        });
+        Command<HandOverFailed>(f =>
+        {
+            f.ReplyTo.Tell(new Status.Failure(f.Cause));
+            Become(Active);
+            Stash.UnstashAll();
+        });
+        CommonSaveHandling();
+        CommandAny(_ => Stash.Stash());
+    }
+}

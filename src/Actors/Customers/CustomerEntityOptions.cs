@@ -1,0 +1,22 @@
+using Akka.Actor;
+
+namespace Siyu.Actors.Customers;
+
+public sealed record CustomerEntityOptions
+{
+    public CustomerRules Rules { get; init; } = CustomerRules.Default;
+
+    /// <summary>
+    /// How long a customer gathers events before saving its state once for all of them. Longer
+    /// means fewer writes under load and a later acknowledgement; ingest's MaxInFlight must cover
+    /// rate × interval.
+    /// </summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>The identity index region, told to repoint ids after a merge.</summary>
+    public IActorRef IdentityRegion { get; init; } = ActorRefs.Nobody;
+}

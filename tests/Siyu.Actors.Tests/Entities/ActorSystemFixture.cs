@@ -1,0 +1,79 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Siyu.Actors.Customers;
+using Siyu.Actors.Hosting;
+using Siyu.Actors.Identity;
+using Siyu.Actors.Ingestion;
+
+namespace Siyu.Actors.Tests.Entities;
+
+/// <summary>
+/// A real single-node cluster with sharding and the SQLite journal, configured by the same
+/// extension methods the product uses. Restart() stops the system and starts a new one on the
+/// same database, as a process restart would.
+/// </summary>
+public sealed class ActorSystemFixture : IAsyncDisposable
+{
+    private IHost? _host;
+    public string DatabasePath { get; } = Path.Combine(Path.GetTempPath(), $"siyu-actors-{Guid.NewGuid():N}.db");
+    public CustomerEntityOptions Options { get; }
+
+    public ActorSystemFixture(TimeSpan? flushInterval = null) =>
+        Options = new CustomerEntityOptions { FlushInterval = flushInterval ?? TimeSpan.FromMilliseconds(50) };
+
+    public ActorSystem System => _host!.Services.GetRequiredService<ActorSystem>();
+    public IActorRef Customers => _host!.Services.GetRequiredService<ActorRegistry>().Get<CustomerRegion>();
+    public IActorRef Identities => _host!.Services.GetRequiredService<ActorRegistry>().Get<IdentityRegion>();
+
+    public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(20);
+
+    public IdentityResolver Resolver => new(Identities, Customers, Options.Rules, AskTimeout);
+
+    public CustomerEventHandler Handler(TimeSpan? refundGrace = null) =>
+        new(Resolver, Customers, AskTimeout, refundGrace ?? TimeSpan.FromMilliseconds(200));
+
+    public async Task<ActorSystemFixture> StartAsync()
+    {
+        _host = new HostBuilder()
+            .ConfigureServices(services => services.AddAkka(SiyuAkkaConfiguration.SystemName, builder => builder
+                .WithSiyuCluster(new ClusterNodeOptions())
+                .WithSiyuPersistence(JournalOptions.Sqlite(DatabasePath))
+                .WithCustomerSharding(Options, new ShardingOptions { MaxShards = 10 })))
+            .Build();
+        await _host.StartAsync();
+        // Sharding needs the node to be Up before regions hand out shards.
+        var cluster = Akka.Cluster.Cluster.Get(System);
+        var up = new TaskCompletionSource();
+        cluster.RegisterOnMemberUp(() => up.TrySetResult());
+        await up.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        return this;
+    }
+
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        await StartAsync();
+    }
+
+    private async Task StopAsync()
+    {
+        if (_host is null)
+        {
+            return;
+        }
+        await _host.StopAsync();
+        _host.Dispose();
+        _host = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        foreach (var f in new[] { DatabasePath, DatabasePath + "-wal", DatabasePath + "-shm" })
+        {
+            File.Delete(f);
+        }
+    }
+}
