@@ -28,6 +28,8 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
     private List<(IActorRef ReplyTo, object Reply)> _saving = [];    // in the save under way
     private bool _dirty;
     private bool _stopAfterSave;
+    private CustomerState? _published;   // last profile announced (null: never), to compute changes
+    private CustomerState? _savingState; // the state the save under way writes
 
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId { get; }
@@ -40,6 +42,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         PersistenceId = "customer-" + customerId;
 
         Recover<SnapshotOffer>(offer => _state = CustomerSnapshot.Deserialize((byte[])offer.Snapshot));
+        Recover<RecoveryCompleted>(_ => _published = _state.IsNew && _state.MergedInto is null ? null : _state);
         Active();
     }
 
@@ -71,6 +74,20 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
             AfterSave(Sender, new CustomerAbsorbedReply(_state.CustomerId, m.Other.CustomerId));
         });
         Command<MergeInto>(m => StartMerge(m, Sender));
+        Command<EraseCustomer>(m =>
+        {
+            if (_state.MergedInto is { } survivor)
+            {
+                _customers.Forward(m with { CustomerId = survivor });
+                return;
+            }
+            if (_saving.Count > 0)
+            {
+                Stash.Stash(); // after the save under way
+                return;
+            }
+            StartErasure(Sender);
+        });
         Command<GetCustomer>(_ => Sender.Tell(_state));
         Command<GetIdentity>(_ => Sender.Tell(Identity()));
         Command<StopCustomer>(_ => StopAfterSave());
@@ -118,6 +135,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         Command<Flush>(_ => Save());
         Command<SaveSnapshotSuccess>(_ =>
         {
+            Announce(_savingState!);
             foreach (var (replyTo, reply) in _saving)
             {
                 replyTo.Tell(reply);
@@ -152,12 +170,23 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         }
         (_saving, _waiting) = (_waiting, []);
         _dirty = false;
+        _savingState = _state;
         // Sequence number stays at 0 (nothing is journaled), so each save replaces the row.
         SaveSnapshot(CustomerSnapshot.Serialize(_state));
     }
 
+    /// <summary>One profile per save, never for state that is not yet durable: bursts coalesce.</summary>
+    private void Announce(CustomerState saved)
+    {
+        var now = Now;
+        var changes = Profile.Changes(_published, saved, now, _options.Rules);
+        _options.Publisher.Publish(saved.CustomerId, Profile.ToJson(saved, now, _options.Rules), changes);
+        _published = saved;
+    }
+
     private void AfterSaveCompleted()
     {
+        Stash.UnstashAll();
         if (_waiting.Count > 0 || _dirty)
         {
             Timers.StartSingleTimer("flush", Flush.Instance, _options.FlushInterval);
@@ -186,6 +215,55 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         _stopAfterSave = true;
         Timers.Cancel("flush");
         Save();
+    }
+
+    // --- erasure ----------------------------------------------------------------------------
+
+    private sealed record IdsReleased(IActorRef ReplyTo);
+
+    private void StartErasure(IActorRef replyTo)
+    {
+        if (_state.IsNew && _state.MergedFrom.Count == 0)
+        {
+            replyTo.Tell(new CustomerErased(_state.CustomerId, Found: false));
+            Context.Stop(Self);
+            return;
+        }
+        Timers.Cancel("flush");
+        var releases = _state.Ids.Select(id => _options.IdentityRegion.Ask<Siyu.Actors.Identity.IdReleased>(
+            new Siyu.Actors.Identity.ReleaseId(Siyu.Actors.Identity.IdKey.Of(id.Type, id.Value), _state.CustomerId), _options.AskTimeout));
+        Task.WhenAll(releases).PipeTo(Self, success: () => new IdsReleased(replyTo), failure: e => new Status.Failure(e));
+        Become(() => Erasing(replyTo));
+    }
+
+    private void Erasing(IActorRef replyTo)
+    {
+        Command<IdsReleased>(_ => DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue)));
+        Command<DeleteSnapshotsSuccess>(_ =>
+        {
+            foreach (var absorbed in _state.MergedFrom)
+            {
+                _customers.Tell(new EraseCustomer(absorbed)); // their pointer rows go too
+            }
+            _options.Publisher.Erase(_state.CustomerId, Now);
+            Reply(_waiting); // applied events are settled: their data is gone with the rest
+            _waiting = [];
+            replyTo.Tell(new CustomerErased(_state.CustomerId, Found: true));
+            _state = CustomerState.Empty(_state.CustomerId);
+            _dirty = false;
+            Context.Stop(Self);
+        });
+        Command<DeleteSnapshotsFailure>(f => FailErasure(replyTo, f.Cause));
+        Command<Status.Failure>(f => FailErasure(replyTo, f.Cause));
+        CommandAny(_ => Stash.Stash());
+    }
+
+    private void FailErasure(IActorRef replyTo, Exception cause)
+    {
+        _log.Warning(cause, "Erasing customer {0} failed; it can be asked again", _state.CustomerId);
+        replyTo.Tell(new Status.Failure(cause));
+        Become(Active);
+        Stash.UnstashAll();
     }
 
     // --- merges ---------------------------------------------------------------------------

@@ -19,4 +19,6 @@ public sealed record CustomerEntityOptions
 
     /// <summary>The identity index region, told to repoint ids after a merge.</summary>
     public IActorRef IdentityRegion { get; init; } = ActorRefs.Nobody;
+
+    public Publishing.IProfilePublisher Publisher { get; init; } = Publishing.NoProfilePublisher.Instance;
 }

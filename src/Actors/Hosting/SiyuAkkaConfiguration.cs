@@ -27,6 +27,13 @@ public static class SiyuAkkaConfiguration
 
     public static AkkaConfigurationBuilder WithSiyuCluster(this AkkaConfigurationBuilder builder, ClusterNodeOptions options)
     {
+        // Akka logs through Microsoft.Extensions.Logging, so one set of levels and one format (JSON in production).
+        builder.ConfigureLoggers(loggers =>
+        {
+            loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
+            loggers.ClearLoggers();
+            loggers.AddLoggerFactory();
+        });
         builder.WithRemoting(options.Hostname, options.Port);
         builder.WithClustering(new ClusterOptions
         {

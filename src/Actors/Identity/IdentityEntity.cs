@@ -18,7 +18,9 @@ public sealed class IdentityEntity : ReceivePersistentActor
 
     public IdentityEntity(string key)
     {
-        PersistenceId = "id-" + key;
+        // Hashed: the persistence id outlives a deleted journal's rows as a marker, and must not
+        // keep a member_id or device_id after erasure.
+        PersistenceId = "id-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..40];
         Recover<IdOwnerSet>(e => _owner = e.Owner);
         Recover<IdOwnerCleared>(_ => _owner = null);
         Recover<SnapshotOffer>(o => _owner = (string?)o.Snapshot);

@@ -39,8 +39,12 @@ public static class DemoCommand
         {
             throw new SettingsException([$"--rate must be between 1 and 200000 (got {rate})"]);
         }
+        // The embedded broker forgets everything on exit, so the journal starts empty too.
+        var workDir = Directory.CreateTempSubdirectory("siyu-demo-");
         var configuration = SettingsLoader.Build(configFile, new Dictionary<string, string?>
         {
+            ["Journal:Provider"] = "sqlite",
+            ["Journal:ConnectionString"] = $"Data Source={Path.Combine(workDir.FullName, "journal.db")}",
             // The embedded broker waits a session timeout on every rejoin: keep it short here.
             ["Kafka:SessionTimeoutMs"] = "6000",
             // The board is the demo's output; only warnings and errors are logged over it.
@@ -57,7 +61,7 @@ public static class DemoCommand
         }
         await using var app = SiyuNode.Build(settings, configuration, new SiyuNode.Options(broker.BootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning));
         await app.StartAsync();
-        var recorder = app.Services.GetRequiredService<RecordingEventHandler>();
+        var recorder = app.Services.GetRequiredService<TallyingEventHandler>();
         var stopping = app.Lifetime.ApplicationStopping;
 
         AnsiConsole.MarkupLine($"  Kafka (embedded)  [cyan]{broker.BootstrapServers}[/]  topics {string.Join(", ", topics.Inputs)} -> {topics.DeadLetter}");
@@ -107,31 +111,38 @@ public static class DemoCommand
             while (!generator.IsCompleted)
             {
                 await Task.WhenAny(generator, Task.Delay(2000));
-                Console.WriteLine($"[{started.Elapsed:mm\\:ss}] produced {Interlocked.Read(ref produced)}, accepted {recorder.DistinctEvents}, dead-lettered {deadLetters.Total}");
+                Console.WriteLine($"[{started.Elapsed:mm\\:ss}] produced {Interlocked.Read(ref produced)}, accepted {recorder.Accepted}, dead-lettered {deadLetters.Total}");
             }
         }
         await generator;
 
         // Let the last events through before stopping so the summary adds up.
         var settle = Stopwatch.StartNew();
-        while (recorder.DistinctEvents + deadLetters.Total < produced && settle.Elapsed < TimeSpan.FromSeconds(15))
+        while (recorder.Accepted + deadLetters.Total < produced && settle.Elapsed < TimeSpan.FromSeconds(15))
         {
             await Task.Delay(100);
         }
         await app.StopAsync();
         AnsiConsole.Write(Board(recorder, deadLetters, produced, started.Elapsed));
-        var accounted = recorder.DistinctEvents + deadLetters.Total;
+        try
+        {
+            workDir.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        var accounted = recorder.Accepted + deadLetters.Total;
         AnsiConsole.MarkupLine(accounted == produced
-            ? $"[green]All {produced} events accounted for[/]: {recorder.DistinctEvents} accepted + {deadLetters.Total} dead-lettered."
+            ? $"[green]All {produced} events accounted for[/]: {recorder.Accepted} accepted + {deadLetters.Total} dead-lettered."
             : $"[yellow]{produced} produced, {accounted} accounted for[/] (the rest were still in flight at stop; they are redelivered on restart).");
         return 0;
     }
 
-    private static Table Board(RecordingEventHandler recorder, DeadLetterWatcher deadLetters, long produced, TimeSpan elapsed)
+    private static Table Board(TallyingEventHandler recorder, DeadLetterWatcher deadLetters, long produced, TimeSpan elapsed)
     {
-        var rate = elapsed.TotalSeconds > 0 ? recorder.DistinctEvents / elapsed.TotalSeconds : 0;
+        var rate = elapsed.TotalSeconds > 0 ? recorder.Accepted / elapsed.TotalSeconds : 0;
         var table = new Table().Border(TableBorder.Rounded)
-            .Title($"Siyu demo  {elapsed:mm\\:ss}  produced {produced:N0}  accepted {recorder.DistinctEvents:N0} ({rate:N0}/s)  dead-lettered {deadLetters.Total:N0}")
+            .Title($"Siyu demo  {elapsed:mm\\:ss}  produced {produced:N0}  accepted {recorder.Accepted:N0} ({rate:N0}/s)  dead-lettered {deadLetters.Total:N0}")
             .AddColumn("accepted: channel/type").AddColumn(new TableColumn("events").RightAligned())
             .AddColumn("dead letters: reason").AddColumn(new TableColumn("count").RightAligned());
         var types = recorder.ByType.OrderByDescending(kv => kv.Value).ToList();

@@ -14,6 +14,8 @@ public sealed class SiyuSettings
     public JournalSettings Journal { get; set; } = new();
     public ApiSettings Api { get; set; } = new();
     public PrivacySettings Privacy { get; set; } = new();
+    public ClusterSettings Cluster { get; set; } = new();
+    public CustomerSettings Customers { get; set; } = new();
 
     /// <summary>Every problem found, each naming its setting; empty when the settings are usable.</summary>
     public IReadOnlyList<string> Validate(bool embedded, bool processesEvents = true)
@@ -26,6 +28,8 @@ public sealed class SiyuSettings
         Api.Validate(errors);
         // Tools such as `siyu produce` never see a phone, so they need no key.
         Privacy.Validate(errors, embedded || !processesEvents);
+        Cluster.Validate(errors);
+        Customers.Validate(errors);
         return errors;
     }
 
@@ -180,4 +184,49 @@ public sealed class PrivacySettings
     }
 
     public string EffectiveKey => string.IsNullOrEmpty(PhoneHashKey) ? DemoKey : PhoneHashKey;
+}
+
+public sealed class ClusterSettings
+{
+    /// <summary>Address other nodes reach this one at (Akka remoting).</summary>
+    public string Hostname { get; set; } = "127.0.0.1";
+    /// <summary>0 picks a free port (single node); a cluster needs fixed ports.</summary>
+    public int Port { get; set; }
+    /// <summary>akka.tcp://siyu@host:port of the seed nodes; empty: this node forms a cluster of its own.</summary>
+    public List<string> SeedNodes { get; set; } = [];
+
+    internal void Validate(List<string> errors)
+    {
+        SiyuSettings.Range(errors, "Cluster:Port", Port, 0, 65535);
+        if (string.IsNullOrWhiteSpace(Hostname))
+        {
+            errors.Add("Cluster:Hostname must not be empty");
+        }
+        foreach (var seed in SeedNodes)
+        {
+            if (!seed.StartsWith("akka.tcp://siyu@", StringComparison.Ordinal))
+            {
+                errors.Add($"Cluster:SeedNodes entry '{seed}' must look like akka.tcp://siyu@host:port");
+            }
+        }
+    }
+}
+
+public sealed class CustomerSettings
+{
+    /// <summary>How long a customer gathers events before one durable save (see docs/architecture.md).</summary>
+    public int FlushIntervalMs { get; set; } = 200;
+    /// <summary>Idle customers leave memory after this many seconds.</summary>
+    public int PassivateIdleSeconds { get; set; } = 120;
+    /// <summary>How long a refund may wait for its order before it is dead-lettered.</summary>
+    public int RefundGraceSeconds { get; set; } = 30;
+    public int MaxShards { get; set; } = 100;
+
+    internal void Validate(List<string> errors)
+    {
+        SiyuSettings.Range(errors, "Customers:FlushIntervalMs", FlushIntervalMs, 1, 60_000);
+        SiyuSettings.Range(errors, "Customers:PassivateIdleSeconds", PassivateIdleSeconds, 5, 86_400);
+        SiyuSettings.Range(errors, "Customers:RefundGraceSeconds", RefundGraceSeconds, 0, 3_600);
+        SiyuSettings.Range(errors, "Customers:MaxShards", MaxShards, 1, 10_000);
+    }
 }

@@ -1,8 +1,16 @@
+using Akka.Hosting;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Console;
 using Prometheus;
+using Siyu.Actors.Customers;
+using Siyu.Actors.Hosting;
+using Siyu.Actors.Identity;
+using Siyu.Actors.Ingestion;
+using Siyu.Actors.Publishing;
+using Siyu.Contracts;
 using Siyu.Contracts.Privacy;
 using Siyu.Contracts.Validation;
+using Siyu.Host.Api;
 using Siyu.Host.Configuration;
 using Siyu.Ingest;
 using Siyu.Ingest.Handlers;
@@ -10,8 +18,9 @@ using Siyu.Ingest.Handlers;
 namespace Siyu.Host.Node;
 
 /// <summary>
-/// One Siyu process: ingest, the event handler, the HTTP endpoints. `siyu run` builds it against
-/// real services; `siyu demo` builds the same thing against the embedded stack.
+/// One Siyu process: ingest, the customer entities (Akka cluster + sharding + journal), profile
+/// publishing and the HTTP API. `siyu run` builds it against real services; `siyu demo` builds
+/// the same thing against the embedded stack.
 /// </summary>
 public static class SiyuNode
 {
@@ -38,7 +47,12 @@ public static class SiyuNode
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
 
         var s = builder.Services;
+        var topics = new Topics(settings.Kafka.TopicPrefix);
+        var rules = CustomerRules.Default;
+        var askTimeout = TimeSpan.FromSeconds(30);
         s.AddSingleton(settings);
+        s.AddSingleton(topics);
+        s.AddSingleton(rules);
         s.AddSingleton(new PhoneHasher(settings.Privacy.EffectiveKey));
         s.AddSingleton(new EventParser(new EventParserOptions
         {
@@ -47,17 +61,48 @@ public static class SiyuNode
         }));
         s.AddSingleton(KafkaClients.IngestOptions(settings.Kafka, options.BootstrapServers));
         s.AddSingleton<IProducer<byte[]?, byte[]>>(_ => KafkaClients.Producer(settings.Kafka, options.BootstrapServers));
-        // Until the customer actors exist, valid events are recorded in memory (demo and tests).
-        s.AddSingleton<RecordingEventHandler>();
-        s.AddSingleton<IEventHandler>(sp => sp.GetRequiredService<RecordingEventHandler>());
+        s.AddSingleton<IProfilePublisher, KafkaProfilePublisher>();
+
+        // Customers: one actor per customer and one per identifier value, sharded.
+        s.AddAkka(SiyuAkkaConfiguration.SystemName, (akka, sp) => akka
+            .WithSiyuCluster(new ClusterNodeOptions(settings.Cluster.Hostname, settings.Cluster.Port, settings.Cluster.SeedNodes))
+            .WithSiyuPersistence(new JournalOptions(settings.Journal.Provider, settings.Journal.ConnectionString))
+            .WithCustomerSharding(
+                new CustomerEntityOptions
+                {
+                    Rules = rules,
+                    FlushInterval = TimeSpan.FromMilliseconds(settings.Customers.FlushIntervalMs),
+                    AskTimeout = askTimeout,
+                    Publisher = sp.GetRequiredService<IProfilePublisher>(),
+                },
+                new ShardingOptions
+                {
+                    MaxShards = settings.Customers.MaxShards,
+                    PassivateIdleAfter = TimeSpan.FromSeconds(settings.Customers.PassivateIdleSeconds),
+                }));
+        s.AddSingleton(sp =>
+        {
+            var registry = sp.GetRequiredService<ActorRegistry>();
+            return new IdentityResolver(registry.Get<IdentityRegion>(), registry.Get<CustomerRegion>(), rules, askTimeout);
+        });
+        // Ingest hands valid events to the customers; the tally only counts what they accepted.
+        s.AddSingleton(sp => new TallyingEventHandler(new CustomerEventHandler(
+            sp.GetRequiredService<IdentityResolver>(),
+            sp.GetRequiredService<ActorRegistry>().Get<CustomerRegion>(),
+            askTimeout,
+            TimeSpan.FromSeconds(settings.Customers.RefundGraceSeconds))));
+        s.AddSingleton<IEventHandler>(sp => sp.GetRequiredService<TallyingEventHandler>());
         s.AddSingleton<IngestPipeline>();
         s.AddSingleton<IngestService>();
         s.AddHostedService(sp => sp.GetRequiredService<IngestService>());
-        s.AddHealthChecks().AddCheck<IngestService>("ingest");
+        s.AddHealthChecks()
+            .AddCheck<ClusterHealthCheck>("cluster")
+            .AddCheck<IngestService>("ingest");
 
         var app = builder.Build();
         app.MapHealthChecks("/health");
         app.MapMetrics("/metrics");
+        app.MapCustomerApi();
         return app;
     }
 }

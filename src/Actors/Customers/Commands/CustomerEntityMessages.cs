@@ -27,6 +27,14 @@ public sealed record MergeInto(string CustomerId, string SurvivorId) : ICustomer
 /// <summary><paramref name="MergedInto"/> is where the customer now lives (the survivor, or an older one it had already merged into).</summary>
 public sealed record MergedReply(string CustomerId, string MergedInto);
 
+/// <summary>
+/// PIPL erasure: the saved state, the identity index entries and the published profile go
+/// (tombstone). Answered with <see cref="CustomerErased"/> (Found false for an unknown customer).
+/// </summary>
+public sealed record EraseCustomer(string CustomerId) : ICustomerMessage;
+
+public sealed record CustomerErased(string CustomerId, bool Found);
+
 /// <summary>Stops the entity after a final flush (sharding's hand-off and passivation message).</summary>
 public sealed record StopCustomer
 {

@@ -1,0 +1,109 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Akka.Actor;
+using Akka.Hosting;
+using Siyu.Actors.Customers;
+using Siyu.Actors.Customers.Commands;
+using Siyu.Actors.Customers.Queries;
+using Siyu.Actors.Hosting;
+using Siyu.Actors.Identity;
+using Siyu.Contracts.Events;
+using Siyu.Contracts.Privacy;
+
+namespace Siyu.Host.Api;
+
+/// <summary>
+/// The customer API (contract: HTTP API): what the POS calls at checkout, lookups by any id, and
+/// PIPL erasure. Bad input gets a 400 with a message that says what is wrong.
+/// </summary>
+public static partial class CustomerApi
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private static readonly IdType[] LookupTypes =
+        [IdType.MemberId, IdType.Phone, IdType.UnionId, IdType.OpenId, IdType.ExternalUserId, IdType.AppUserId];
+
+    /// <summary>The fruit chain's checkout prompt (domain.md): "not in a group yet, invite them".</summary>
+    public const string InvitePrompt = "该用户未进社群,请加用户到社群";
+
+    [GeneratedRegex("^c[0-9a-f]{22}$")]
+    private static partial Regex CustomerIdFormat();
+
+    public static void MapCustomerApi(this WebApplication app)
+    {
+        app.MapGet("/v1/customers/lookup", Lookup);
+        app.MapGet("/v1/customers/{customerId}", Get);
+        app.MapDelete("/v1/customers/{customerId}", Erase);
+    }
+
+    private static IResult Problem(int status, string error) => Results.Json(new JsonObject { ["error"] = error }, statusCode: status);
+
+    private static async Task<IResult> Lookup(HttpRequest request, ActorRegistry registry, PhoneHasher phones, CustomerRules rules, CancellationToken ct)
+    {
+        var given = request.Query.Where(q => q.Value.Count > 0).ToList();
+        var known = LookupTypes.Select(t => t.WireName()).ToList();
+        if (given.Count != 1 || !IdTypeNames.TryParse(given[0].Key, out var type) || !LookupTypes.Contains(type))
+        {
+            return Problem(400, $"give exactly one of {string.Join(", ", known)} (got {(given.Count == 0 ? "none" : string.Join(", ", given.Select(g => g.Key)))})");
+        }
+        var value = given[0].Value.ToString().Trim();
+        if (value.Length is 0 or > 128 || given[0].Value.Count > 1)
+        {
+            return Problem(400, $"{type.WireName()} must be one non-empty value of at most 128 characters");
+        }
+        if (type == IdType.Phone)
+        {
+            value = phones.Hash(value);
+        }
+        var owner = await registry.Get<IdentityRegion>().Ask<IdOwner>(new LookupId(IdKey.Of(type, value)), AskTimeout, ct);
+        var state = owner.Owner is null ? null : await Canonical(registry, owner.Owner, ct);
+        if (state is null)
+        {
+            return Problem(404, $"no customer with this {type.WireName()}");
+        }
+        var profile = ProfileJson(state, rules);
+        var prompts = new JsonArray();
+        if (!state.ActiveGroups.Any())
+        {
+            prompts.Add(new JsonObject { ["code"] = "invite_to_group", ["message"] = InvitePrompt });
+        }
+        profile["prompts"] = prompts;
+        return Results.Json(profile);
+    }
+
+    private static async Task<IResult> Get(string customerId, ActorRegistry registry, CustomerRules rules, CancellationToken ct)
+    {
+        if (!CustomerIdFormat().IsMatch(customerId))
+        {
+            return Problem(400, "customer_id must be 'c' followed by 22 lowercase hex digits");
+        }
+        var state = await Canonical(registry, customerId, ct);
+        return state is null ? Problem(404, "no such customer") : Results.Json(ProfileJson(state, rules));
+    }
+
+    private static async Task<IResult> Erase(string customerId, ActorRegistry registry, CancellationToken ct)
+    {
+        if (!CustomerIdFormat().IsMatch(customerId))
+        {
+            return Problem(400, "customer_id must be 'c' followed by 22 lowercase hex digits");
+        }
+        var erased = await registry.Get<CustomerRegion>().Ask<CustomerErased>(new EraseCustomer(customerId), TimeSpan.FromSeconds(30), ct);
+        return erased.Found
+            ? Results.Json(new JsonObject { ["customer_id"] = erased.CustomerId, ["erased"] = true })
+            : Problem(404, "no such customer");
+    }
+
+    /// <summary>The customer as it is now: follows merge pointers to the survivor; null if unknown or erased.</summary>
+    private static async Task<CustomerState?> Canonical(ActorRegistry registry, string customerId, CancellationToken ct)
+    {
+        var customers = registry.Get<CustomerRegion>();
+        var state = await customers.Ask<CustomerState>(new GetCustomer(customerId), AskTimeout, ct);
+        for (var hops = 0; state.MergedInto is { } next && hops < 16; hops++)
+        {
+            state = await customers.Ask<CustomerState>(new GetCustomer(next), AskTimeout, ct);
+        }
+        return state.IsNew || state.MergedInto is not null ? null : state;
+    }
+
+    private static JsonObject ProfileJson(CustomerState state, CustomerRules rules) =>
+        JsonNode.Parse(Profile.ToJson(state, DateTimeOffset.UtcNow, rules))!.AsObject();
+}
