@@ -226,7 +226,6 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         if (_state.IsNew && _state.MergedFrom.Count == 0)
         {
             replyTo.Tell(new CustomerErased(_state.CustomerId, Found: false));
-            Context.Stop(Self);
             return;
         }
         Timers.Cancel("flush");
@@ -250,11 +249,19 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
             _waiting = [];
             replyTo.Tell(new CustomerErased(_state.CustomerId, Found: true));
             _state = CustomerState.Empty(_state.CustomerId);
+            _published = null;
             _dirty = false;
-            Context.Stop(Self);
+            Become(Active);
+            Stash.UnstashAll();
+            // Through the shard, which holds messages for this id until the actor is gone; a
+            // plain Context.Stop would leave the shard routing to a dead actor.
+            Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(StopCustomer.Instance));
         });
         Command<DeleteSnapshotsFailure>(f => FailErasure(replyTo, f.Cause));
         Command<Status.Failure>(f => FailErasure(replyTo, f.Cause));
+        // An event resolved to this customer just before its ids were released: ingest retries it
+        // and the resolver finds (or creates) its customer afresh.
+        Command<ObserveEvent>(_ => Sender.Tell(new Status.Failure(new InvalidOperationException("customer is being erased"))));
         CommandAny(_ => Stash.Stash());
     }
 

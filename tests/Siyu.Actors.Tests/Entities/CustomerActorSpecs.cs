@@ -1,0 +1,111 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Siyu.Actors.Customers;
+using Siyu.Actors.Customers.Commands;
+using Siyu.Actors.Customers.Queries;
+using Siyu.Contracts.Events;
+
+namespace Siyu.Actors.Tests.Entities;
+
+/// <summary>
+/// TestKit specs of the customer actor's protocol, on the real cluster and SQLite journal
+/// (the fixture's actor system), talking to the shard region with test probes.
+/// </summary>
+public sealed class CustomerActorSpecs : TestKit, IAsyncLifetime
+{
+    // A long flush window makes "not acknowledged before the save" observable.
+    private static readonly TimeSpan Flush = TimeSpan.FromMilliseconds(800);
+    private readonly ActorSystemFixture _akka;
+
+    public CustomerActorSpecs() : this(new ActorSystemFixture(Flush))
+    {
+    }
+
+    private CustomerActorSpecs(ActorSystemFixture akka) : base(akka.StartAsync().GetAwaiter().GetResult().System) => _akka = akka;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    async Task IAsyncLifetime.DisposeAsync() => await _akka.DisposeAsync();
+
+    private static string NewId() => Identity.IdentityResolver.NewCustomerId(DateTimeOffset.UtcNow);
+
+    [Fact]
+    public void An_event_is_acknowledged_only_once_the_state_covering_it_is_saved()
+    {
+        var id = NewId();
+        var probe = CreateTestProbe();
+        _akka.Customers.Tell(new ObserveEvent(id, Events.Order("k1", new CustomerIds { MemberId = "K1" }, 9m)), probe);
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        var accepted = probe.ExpectMsg<EventAccepted>(TimeSpan.FromSeconds(10));
+        Assert.Equal("k1", accepted.EventId);
+        Assert.Equal(id, accepted.CustomerId);
+    }
+
+    [Fact]
+    public void A_burst_of_events_is_saved_once_and_every_event_is_acknowledged()
+    {
+        var id = NewId();
+        var probe = CreateTestProbe();
+        for (var i = 0; i < 20; i++)
+        {
+            _akka.Customers.Tell(new ObserveEvent(id, Events.Order($"b{i}", new CustomerIds { MemberId = "K2" }, 1m, minute: i)), probe);
+        }
+        var acks = probe.ReceiveN(20, TimeSpan.FromSeconds(10)).Cast<EventAccepted>().ToList();
+        Assert.Equal(20, acks.Select(a => a.EventId).Distinct().Count());
+        _akka.Customers.Tell(new GetCustomer(id), probe);
+        var state = probe.ExpectMsg<CustomerState>();
+        Assert.Equal(20, state.Stats.Orders);
+    }
+
+    [Fact]
+    public void A_duplicate_of_a_saved_event_is_acknowledged_at_once_and_changes_nothing()
+    {
+        var id = NewId();
+        var probe = CreateTestProbe();
+        var evt = Events.Order("d1", new CustomerIds { MemberId = "K3" }, 5m);
+        _akka.Customers.Tell(new ObserveEvent(id, evt), probe);
+        probe.ExpectMsg<EventAccepted>(TimeSpan.FromSeconds(10));
+        _akka.Customers.Tell(new ObserveEvent(id, evt), probe);
+        probe.ExpectMsg<EventAccepted>(TimeSpan.FromMilliseconds(400)); // well inside the flush window
+        _akka.Customers.Tell(new GetCustomer(id), probe);
+        Assert.Equal(1, probe.ExpectMsg<CustomerState>().Stats.Orders);
+    }
+
+    [Fact]
+    public void A_merged_customer_forwards_what_it_receives_to_the_survivor()
+    {
+        var older = NewId();
+        Thread.Sleep(2);
+        var younger = NewId();
+        var probe = CreateTestProbe();
+        _akka.Customers.Tell(new ObserveEvent(older, Events.Order("f1", new CustomerIds { MemberId = "K4" }, 1m)), probe);
+        _akka.Customers.Tell(new ObserveEvent(younger, Events.Order("f2", new CustomerIds { OpenId = "k4" }, 2m)), probe);
+        probe.ReceiveN(2, TimeSpan.FromSeconds(10));
+
+        _akka.Customers.Tell(new MergeInto(younger, older), probe);
+        Assert.Equal(older, probe.ExpectMsg<MergedReply>(TimeSpan.FromSeconds(10)).MergedInto);
+
+        _akka.Customers.Tell(new ObserveEvent(younger, Events.Order("f3", new CustomerIds { OpenId = "k4" }, 4m, minute: 3)), probe);
+        Assert.Equal(older, probe.ExpectMsg<EventAccepted>(TimeSpan.FromSeconds(10)).CustomerId);
+        _akka.Customers.Tell(new GetCustomer(older), probe);
+        var survivor = probe.ExpectMsg<CustomerState>();
+        Assert.Equal(3, survivor.Stats.Orders);
+        Assert.Equal(7m, survivor.Stats.Revenue);
+        Assert.Contains(younger, survivor.MergedFrom);
+    }
+
+    [Fact]
+    public void Erasure_removes_the_state_and_a_second_erasure_finds_nothing()
+    {
+        var id = NewId();
+        var probe = CreateTestProbe();
+        _akka.Customers.Tell(new ObserveEvent(id, Events.Order("x1", new CustomerIds { MemberId = "K5" }, 3m)), probe);
+        probe.ExpectMsg<EventAccepted>(TimeSpan.FromSeconds(10));
+        _akka.Customers.Tell(new EraseCustomer(id), probe);
+        Assert.True(probe.ExpectMsg<CustomerErased>(TimeSpan.FromSeconds(10)).Found);
+        _akka.Customers.Tell(new GetCustomer(id), probe);
+        Assert.True(probe.ExpectMsg<CustomerState>(TimeSpan.FromSeconds(10)).IsNew);
+        _akka.Customers.Tell(new EraseCustomer(id), probe);
+        Assert.False(probe.ExpectMsg<CustomerErased>(TimeSpan.FromSeconds(10)).Found);
+    }
+}
