@@ -20,8 +20,13 @@ public sealed class ActorSystemFixture : IAsyncDisposable
     public string DatabasePath { get; } = Path.Combine(Path.GetTempPath(), $"siyu-actors-{Guid.NewGuid():N}.db");
     public CustomerEntityOptions Options { get; }
 
-    public ActorSystemFixture(TimeSpan? flushInterval = null) =>
+    private readonly JournalOptions _journal;
+
+    public ActorSystemFixture(TimeSpan? flushInterval = null, JournalOptions? journal = null)
+    {
         Options = new CustomerEntityOptions { FlushInterval = flushInterval ?? TimeSpan.FromMilliseconds(50) };
+        _journal = journal ?? JournalOptions.Sqlite(DatabasePath);
+    }
 
     public ActorSystem System => _host!.Services.GetRequiredService<ActorSystem>();
     public IActorRef Customers => _host!.Services.GetRequiredService<ActorRegistry>().Get<CustomerRegion>();
@@ -39,7 +44,7 @@ public sealed class ActorSystemFixture : IAsyncDisposable
         _host = new HostBuilder()
             .ConfigureServices(services => services.AddAkka(SiyuAkkaConfiguration.SystemName, builder => builder
                 .WithSiyuCluster(new ClusterNodeOptions())
-                .WithSiyuPersistence(JournalOptions.Sqlite(DatabasePath))
+                .WithSiyuPersistence(_journal)
                 .WithCustomerSharding(Options, new ShardingOptions { MaxShards = 10 })))
             .Build();
         await _host.StartAsync();
