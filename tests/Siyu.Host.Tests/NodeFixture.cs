@@ -29,7 +29,7 @@ public sealed class NodeFixture : IAsyncLifetime
         {
             Broker.CreateTopic(t);
         }
-        var port = SiyuProcess.FreePort();
+        var port = Siyu.Tests.Shared.FreePort.Next();
         var configuration = SettingsLoader.Build(null, new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = Broker.BootstrapServers,

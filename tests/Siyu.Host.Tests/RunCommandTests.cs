@@ -14,7 +14,7 @@ public sealed class RunCommandTests
         {
             broker.CreateTopic(t);
         }
-        var port = SiyuProcess.FreePort();
+        var port = Siyu.Tests.Shared.FreePort.Next();
         using var siyu = new SiyuProcess(["run"], new Dictionary<string, string>
         {
             ["SIYU_Kafka__BootstrapServers"] = broker.BootstrapServers,

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Siyu.Host.Tests;
@@ -54,15 +52,6 @@ public sealed class SiyuProcess : IDisposable
         using var p = new SiyuProcess(args, env);
         var exit = await p.WaitAsync(TimeSpan.FromSeconds(timeoutSeconds));
         return (exit, p.Stdout, p.Stderr);
-    }
-
-    public static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 
     public void Dispose()

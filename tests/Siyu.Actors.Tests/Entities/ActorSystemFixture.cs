@@ -3,6 +3,7 @@ using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Siyu.Actors.Customers;
+using Siyu.Actors.Customers.Queries;
 using Siyu.Actors.Hosting;
 using Siyu.Actors.Identity;
 using Siyu.Actors.Ingestion;
@@ -38,6 +39,19 @@ public sealed class ActorSystemFixture : IAsyncDisposable
 
     public CustomerEventHandler Handler(TimeSpan? refundGrace = null) =>
         new(Resolver, Customers, AskTimeout, refundGrace ?? TimeSpan.FromMilliseconds(200));
+
+    /// <summary>The customer that owns an id now, following merge pointers to the survivor.</summary>
+    public async Task<CustomerState> CustomerOf(Contracts.Events.IdType type, string value)
+    {
+        var owner = await Identities.Ask<IdOwner>(new LookupId(IdKey.Of(type, value)), AskTimeout);
+        Assert.NotNull(owner.Owner);
+        var state = await Customers.Ask<CustomerState>(new GetCustomer(owner.Owner!), AskTimeout);
+        while (state.MergedInto is { } next)
+        {
+            state = await Customers.Ask<CustomerState>(new GetCustomer(next), AskTimeout);
+        }
+        return state;
+    }
 
     public async Task<ActorSystemFixture> StartAsync()
     {

@@ -16,17 +16,7 @@ public sealed class CustomerEntitySpecs : IAsyncLifetime
     public async Task InitializeAsync() => await _akka.StartAsync();
     public async Task DisposeAsync() => await _akka.DisposeAsync();
 
-    private async Task<CustomerState> CustomerOf(IdType type, string value)
-    {
-        var owner = await _akka.Identities.Ask<IdOwner>(new LookupId(IdKey.Of(type, value)), ActorSystemFixture.AskTimeout);
-        Assert.NotNull(owner.Owner);
-        var state = await _akka.Customers.Ask<CustomerState>(new GetCustomer(owner.Owner!), ActorSystemFixture.AskTimeout);
-        while (state.MergedInto is { } next)
-        {
-            state = await _akka.Customers.Ask<CustomerState>(new GetCustomer(next), ActorSystemFixture.AskTimeout);
-        }
-        return state;
-    }
+    private Task<CustomerState> CustomerOf(IdType type, string value) => _akka.CustomerOf(type, value);
 
     [Fact]
     public async Task Events_of_every_channel_land_on_one_customer_and_duplicates_count_once()

@@ -29,12 +29,7 @@ public sealed class PostgresJournalSpecs : IClassFixture<PostgresJournalSpecs.Se
     public async Task InitializeAsync() => await _akka.StartAsync();
     public async Task DisposeAsync() => await _akka.DisposeAsync();
 
-    private async Task<CustomerState> CustomerOf(IdType type, string value)
-    {
-        var owner = await _akka.Identities.Ask<IdOwner>(new LookupId(IdKey.Of(type, value)), ActorSystemFixture.AskTimeout);
-        Assert.NotNull(owner.Owner);
-        return await _akka.Customers.Ask<CustomerState>(new GetCustomer(owner.Owner!), ActorSystemFixture.AskTimeout);
-    }
+    private Task<CustomerState> CustomerOf(IdType type, string value) => _akka.CustomerOf(type, value);
 
     [Fact]
     public async Task Customers_and_their_ids_survive_a_restart_on_postgresql_with_one_state_row_each()

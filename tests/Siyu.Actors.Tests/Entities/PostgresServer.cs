@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Siyu.Actors.Tests.Entities;
 
@@ -27,7 +25,7 @@ public sealed class PostgresServer : IDisposable
         }
         _dir = Path.Combine(Path.GetTempPath(), $"siyu-pg-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_dir);
-        Port = FreePort();
+        Port = Siyu.Tests.Shared.FreePort.Next();
         if (Environment.UserName == "root")
         {
             Run("chown", "postgres", _dir);
@@ -64,15 +62,6 @@ public sealed class PostgresServer : IDisposable
         {
             throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {stdout.Result}{stderr.Result}");
         }
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 
     public void Dispose()
