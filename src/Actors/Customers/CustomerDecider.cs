@@ -1,3 +1,4 @@
+using Siyu.Actors.Campaigns;
 using Siyu.Contracts.Events;
 
 namespace Siyu.Actors.Customers;
@@ -11,15 +12,27 @@ namespace Siyu.Actors.Customers;
 /// Ordering: counts (orders, revenue, refunds, ids) do not depend on arrival order; "latest"
 /// things (group and contact membership, owning guide, tags, birthday) are decided by
 /// occurred_at with a deterministic tie-break, so late and out-of-order events converge to
-/// the state in-order delivery gives. Only first-come id limits depend on arrival order.
+/// the state in-order delivery gives. Only first-come id limits depend on arrival order, and
+/// an order's attribution: the contract decides it when the order is processed, from what the
+/// customer's state holds then (a touch or join that arrives after the order does not re-decide it).
 /// </summary>
 public static class CustomerDecider
 {
-    public static IReadOnlyList<CustomerEvent> Decide(CustomerState state, CustomerCommand command, CustomerRules rules)
+    /// <summary>Decide without campaigns (an empty catalog): no order is direct or last_touch.</summary>
+    public static IReadOnlyList<CustomerEvent> Decide(CustomerState state, CustomerCommand command, CustomerRules rules) =>
+        Decide(state, command, rules, CampaignCatalog.Empty);
+
+    /// <summary>
+    /// The events <paramref name="command"/> produces. <paramref name="campaigns"/> is the current
+    /// campaign catalog: orders are attributed against it (<see cref="OrderAttribution"/>) and
+    /// touches of known campaigns share its id instances.
+    /// </summary>
+    public static IReadOnlyList<CustomerEvent> Decide(CustomerState state, CustomerCommand command, CustomerRules rules, CampaignCatalog campaigns)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(campaigns);
         var at = command.At.ToUniversalTime();
         if (command is MarkMergedInto mark)
         {
@@ -34,7 +47,7 @@ public static class CustomerDecider
         }
         return command switch
         {
-            Observe observe => DecideObserve(state, observe.Event ?? throw new ArgumentException("Observe needs an event", nameof(command)), at, rules),
+            Observe observe => DecideObserve(state, observe.Event ?? throw new ArgumentException("Observe needs an event", nameof(command)), at, rules, campaigns),
             Absorb absorb => DecideAbsorb(state, absorb.Other ?? throw new ArgumentException("Absorb needs the other customer's state", nameof(command)), at, rules),
             _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown customer command"),
         };
@@ -80,7 +93,7 @@ public static class CustomerDecider
 
     // ---------------------------------------------------------------- Decide
 
-    private static List<CustomerEvent> DecideObserve(CustomerState state, InputEvent evt, DateTimeOffset at, CustomerRules rules)
+    private static List<CustomerEvent> DecideObserve(CustomerState state, InputEvent evt, DateTimeOffset at, CustomerRules rules, CampaignCatalog campaigns)
     {
         var key = EventKeys.Event(evt.Channel, evt.EventId);
         if (state.HasSeen(key))
@@ -114,7 +127,13 @@ public static class CustomerDecider
                     notices.Add(new OrderRejected(evt.EventId, evt.Channel, o.OrderId, OrderRejected.OlderThanRetainedOrders));
                     break;
                 }
-                changes.Add(new OrderRecorded(orderKey, o.OrderId, o.Amount, evt.Channel, Attribution: null));
+                changes.Add(new OrderRecorded(orderKey, o.OrderId, o.Amount, evt.Channel, OrderAttribution.Decide(state, o, campaigns))
+                {
+                    EventId = evt.EventId,
+                    StoreId = evt.StoreId,
+                    Payment = o.Payment,
+                    Items = o.Items.ToEquatableArray(),
+                });
                 break;
 
             case OrderRefunded r:
@@ -133,7 +152,12 @@ public static class CustomerDecider
                 }
                 else
                 {
-                    changes.Add(new RefundRecorded(matched.Key, r.OrderId, key, r.Amount, matched.Channel, matched.Attribution));
+                    // The order's attribution as decided when it was processed: reversed, not re-decided.
+                    changes.Add(new RefundRecorded(matched.Key, r.OrderId, key, r.Amount, matched.Channel, matched.Attribution)
+                    {
+                        EventId = evt.EventId,
+                        StoreId = evt.StoreId,
+                    });
                 }
                 break;
 
@@ -170,9 +194,20 @@ public static class CustomerDecider
                 changes.Add(new BirthdayRecorded(birthday));
                 break;
 
-            // page_view, coupon_claim, bind_phone, app_open, login, message, solitaire_join,
-            // flash_claim, service_done, message_sent: only their ids matter for now
-            // (attribution touches and service tasks are later issues).
+            case SolitaireJoined j:
+                changes.Add(Touch(state, evt, TouchKind.SolitaireJoin, j.CampaignId, j.GroupId, campaigns) with { Items = j.Items.ToEquatableArray() });
+                break;
+
+            case FlashClaimed f:
+                changes.Add(Touch(state, evt, TouchKind.FlashClaim, f.CampaignId, f.GroupId, campaigns) with { Sku = f.Sku });
+                break;
+
+            case CouponClaimed cc:
+                changes.Add(Touch(state, evt, TouchKind.CouponClaim, cc.CampaignId, null, campaigns) with { CouponId = cc.CouponId });
+                break;
+
+            // page_view, bind_phone, app_open, login, message, service_done, message_sent: only
+            // their ids matter for now (service tasks are a later issue).
         }
 
         if (changes.Count == 0 && (state.IsNew || occurred < state.CreatedAt))
@@ -186,6 +221,15 @@ public static class CustomerDecider
         result.AddRange(notices.Select(n => n with { At = at }));
         return result;
     }
+
+    /// <summary>A touch; its ids are the catalog's / the state's instances when they know them (shared, not copied per customer).</summary>
+    private static TouchRecorded Touch(CustomerState state, InputEvent evt, TouchKind kind, string? campaignId, string? groupId, CampaignCatalog campaigns) =>
+        new(kind, campaigns.Find(campaignId)?.CampaignId ?? StateCompaction.Share(state, campaignId), StateCompaction.Share(state, groupId))
+        {
+            EventId = evt.EventId,
+            Channel = evt.Channel,
+            StoreId = evt.StoreId,
+        };
 
     private static List<CustomerEvent> DecideAbsorb(CustomerState state, CustomerState other, DateTimeOffset at, CustomerRules rules)
     {
@@ -224,7 +268,21 @@ public static class CustomerDecider
             case EventSeen:
                 return s;
             case OrderRecorded o:
-                return Orders.Add(s, new RecentOrder(o.OrderKey, o.Amount, o.Channel, occurred, o.Attribution, default), rules);
+            {
+                var added = Orders.Add(s, new RecentOrder(o.OrderKey, o.Amount, o.Channel, occurred, StateCompaction.Share(s, o.Attribution), default), rules);
+                return added.Touches.IsEmpty ? added : added with { Touches = TouchMemory.Bound(added.Touches, added.Stats.LastOrderAt, rules) };
+            }
+            case TouchRecorded t when t.Kind.Attributes() && t.CampaignId is not null && t.GroupId is not null:
+                return s with
+                {
+                    Touches = TouchMemory.Add(
+                        s.Touches,
+                        new RecentTouch(StateCompaction.Share(s, t.CampaignId)!, StateCompaction.Share(s, t.GroupId)!, occurred.UtcDateTime),
+                        s.Stats.LastOrderAt,
+                        rules),
+                };
+            case TouchRecorded:
+                return s; // a coupon claim: only remembered (dedup) and projected to the touches table
             case RefundRecorded r:
                 return Orders.Refund(s, r);
             case GroupJoinRecorded g:

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Siyu.Contracts.Events;
 
 namespace Siyu.Actors.Customers;
 
@@ -25,4 +26,6 @@ namespace Siyu.Actors.Customers;
 [JsonSerializable(typeof(RecentOrder[]))]
 [JsonSerializable(typeof(RefundEntry[]))]
 [JsonSerializable(typeof(SeenEvent[]))]
+[JsonSerializable(typeof(RecentTouch[]))]
+[JsonSerializable(typeof(LineItem[]))]
 internal sealed partial class CustomerJsonContext : JsonSerializerContext;

@@ -9,7 +9,8 @@ namespace Siyu.Actors.Customers;
 /// - created_at: the earlier one; groups, contacts, tags, birthday: last-writer-wins per key;
 /// - stats: the sum, minus any order both had recorded (same order_id): it is counted once, and
 ///   refunds of it that only the absorbed side had seen are moved onto the survivor's copy;
-/// - retained orders and the dedup window: union, then bounded as usual.
+/// - retained orders (each keeps the attribution decided when it was processed), recent touches
+///   and the dedup window: union, then bounded as usual.
 /// An order already dropped from one side's retained window cannot be recognised as shared;
 /// that is the only way a merge can count an order twice, and only for orders older than
 /// the retained window (100 orders / 400 days by default).
@@ -43,7 +44,7 @@ public static class CustomerMerge
             ? (b.Birthday, b.BirthdayAt)
             : (a.Birthday, a.BirthdayAt);
 
-        return a with
+        var merged = a with
         {
             CreatedAt = a.IsNew || b.CreatedAt < a.CreatedAt ? b.CreatedAt : a.CreatedAt,
             Ids = IdentityRules.Union(a.Ids, IdentityRules.Filter(b.Ids, a.Ids, rules).New),
@@ -57,8 +58,11 @@ public static class CustomerMerge
             RecentOrders = kept,
             OrdersPrunedThrough = prunedThrough,
             Seen = SeenWindow.Prune(seen.ToArray(), rules),
+            Touches = TouchMemory.Merge(a.Touches, b.Touches, stats.LastOrderAt, rules),
             Service = a.Service ?? b.Service,
         };
+        // The absorbed side's orders and touches arrive with their own copies of every id.
+        return StateCompaction.Compact(merged);
     }
 
     private static (OrderStats Stats, List<RecentOrder> Orders) FoldOrders(CustomerState a, CustomerState b)

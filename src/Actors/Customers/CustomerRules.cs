@@ -40,6 +40,17 @@ public sealed record CustomerRules
     public int MaxRecentOrders { get; init; } = 100;
     public TimeSpan RecentOrderHorizon { get; init; } = TimeSpan.FromDays(400);
 
+    // --- recent campaign touches for last_touch attribution (see TouchMemory) ---
+    /// <summary>At most this many touches per customer (the newest by occurred_at); 0 turns last_touch off.</summary>
+    public int MaxTouches { get; init; } = 16;
+
+    /// <summary>
+    /// Touches older than this before the customer's newest touch or order are forgotten. Cuts any
+    /// longer campaign attribution window, and bounds how late an order can arrive and still find
+    /// its touch: (horizon - window), 6 days for the default 24-hour window.
+    /// </summary>
+    public TimeSpan TouchHorizon { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>Left groups / removed contacts remembered (newest first) so that a late "join" older than the "leave" loses.</summary>
     public int MaxTombstones { get; init; } = 16;
 
@@ -115,6 +126,7 @@ public sealed record CustomerRules
         Positive(LapsedAfter, nameof(LapsedAfter));
         Positive(SeenHorizon, nameof(SeenHorizon));
         Positive(RecentOrderHorizon, nameof(RecentOrderHorizon));
+        Positive(TouchHorizon, nameof(TouchHorizon));
         if (MidFrequencyMinOrders < 1 || HighFrequencyMinOrders <= MidFrequencyMinOrders)
         {
             problems.Add("frequency thresholds must satisfy 1 <= MidFrequencyMinOrders < HighFrequencyMinOrders");
@@ -126,6 +138,10 @@ public sealed record CustomerRules
         if (MaxSeenEvents < 1)
         {
             problems.Add("MaxSeenEvents must be at least 1");
+        }
+        if (MaxTouches < 0)
+        {
+            problems.Add("MaxTouches cannot be negative");
         }
         if (MaxTombstones < 0)
         {

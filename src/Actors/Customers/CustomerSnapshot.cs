@@ -24,7 +24,9 @@ public static class CustomerSnapshot
         {
             throw new JsonException($"customer snapshot format {envelope.Format} is not supported (expected {CurrentFormat})");
         }
-        return envelope.State ?? throw new JsonException("a customer snapshot has no state");
+        var state = envelope.State ?? throw new JsonException("a customer snapshot has no state");
+        // Every id and attribution was read as its own instance: share equal ones again.
+        return StateCompaction.Compact(state);
     }
 
     internal sealed record Envelope(int Format, CustomerState State);

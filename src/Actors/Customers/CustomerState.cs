@@ -59,6 +59,12 @@ public sealed record CustomerState
     /// </summary>
     public DateTimeOffset? OrdersPrunedThrough { get; init; }
 
+    /// <summary>
+    /// Recent solitaire_join / flash_claim touches for last_touch attribution, sorted by occurred_at
+    /// and bounded (see <see cref="TouchMemory"/>).
+    /// </summary>
+    public EquatableArray<RecentTouch> Touches { get; init; }
+
     /// <summary>Recently applied input events (see <see cref="SeenWindow"/>), in arrival order.</summary>
     public EquatableArray<SeenEvent> Seen { get; init; }
 
@@ -172,7 +178,9 @@ public readonly record struct RefundEntry(ulong Key, decimal Amount);
 /// <summary>
 /// An order kept for refunds, order-id dedup and the frequency window. The order id is kept as
 /// a 64-bit digest (<see cref="EventKeys.Order"/>): refunds and duplicates are matched by it and
-/// the text is not needed for anything else.
+/// the text is not needed for anything else. <see cref="Attribution"/> is the one decided when the
+/// order was processed (null only for orders recorded before attribution existed); its refunds
+/// reverse it as is.
 /// </summary>
 public readonly record struct RecentOrder(
     ulong Key,
@@ -212,13 +220,6 @@ public readonly record struct RecentOrder(
         return false;
     }
 }
-
-/// <summary>
-/// How an order is attributed (contract: Attribution). A placeholder for now: orders are recorded
-/// with null, and a later issue decides it when the order is processed; a refund reverses its
-/// order with the order's attribution, never re-decided.
-/// </summary>
-public sealed record Attribution(string Rule, string? CampaignId, string? GroupId, string? GuideId);
 
 /// <summary>Placeholder for the contract's service {next_task, due_at} (a later issue).</summary>
 public sealed record ServicePlan(string? NextTask, DateTimeOffset? DueAt);

@@ -1,3 +1,4 @@
+using Siyu.Actors.Campaigns;
 using Siyu.Actors.Customers;
 using Siyu.Contracts.Events;
 
@@ -22,15 +23,32 @@ internal static class Ev
         e with { EventId = eventId ?? NextId(), OccurredAt = at, Ids = ids ?? Member(), Channel = channel, StoreId = "S001" };
 
     public static OrderPlaced Order(string orderId, decimal amount, DateTimeOffset at, Channel channel = Channel.Pos,
-        CustomerIds? ids = null, string? eventId = null, string? guideId = null) =>
+        CustomerIds? ids = null, string? eventId = null, string? guideId = null, string? campaignId = null,
+        string? shareGroupId = null, Payment payment = Payment.WechatPay, string[]? skus = null) =>
         Stamp(new OrderPlaced
         {
             OrderId = orderId,
             Amount = amount,
-            Items = [new LineItem("CHERRY-5J", 1, amount)],
-            Payment = Payment.WechatPay,
+            Items = (skus ?? ["CHERRY-5J"]).Select(sku => new LineItem(sku, 1, amount)).ToArray(),
+            Payment = payment,
             GuideId = guideId,
+            CampaignId = campaignId,
+            ShareGroupId = shareGroupId,
         }, at, ids, channel, eventId);
+
+    public static SolitaireJoined Solitaire(string campaignId, string groupId, DateTimeOffset at, string[]? skus = null, string? eventId = null) =>
+        Stamp(new SolitaireJoined
+        {
+            CampaignId = campaignId,
+            GroupId = groupId,
+            Items = (skus ?? ["CHERRY-5J"]).Select(sku => new LineItem(sku, 2, 99.5m)).ToArray(),
+        }, at, null, Channel.Group, eventId);
+
+    public static FlashClaimed Flash(string campaignId, string groupId, DateTimeOffset at, string sku = "DURIAN-1", string? eventId = null) =>
+        Stamp(new FlashClaimed { CampaignId = campaignId, GroupId = groupId, Sku = sku }, at, null, Channel.Group, eventId);
+
+    public static CouponClaimed Coupon(string couponId, string? campaignId, DateTimeOffset at, string? eventId = null) =>
+        Stamp(new CouponClaimed { CouponId = couponId, CampaignId = campaignId }, at, null, Channel.MiniProgram, eventId);
 
     public static OrderRefunded Refund(string orderId, decimal amount, DateTimeOffset at, Channel channel = Channel.Pos,
         CustomerIds? ids = null, string? eventId = null) =>
@@ -65,9 +83,12 @@ internal static class Ev
 /// Plays the role of the actor shell: Decide, then persist (through the journal format, which
 /// must round-trip every state-changing event) and Apply.
 /// </summary>
-internal sealed class Customer(string customerId = "C-0001", CustomerRules? rules = null)
+internal sealed class Customer(string customerId = "C-0001", CustomerRules? rules = null, CampaignCatalog? campaigns = null)
 {
     public CustomerRules Rules { get; } = rules ?? CustomerRules.Default;
+
+    /// <summary>The catalog passed to Decide (the actor layer's current one).</summary>
+    public CampaignCatalog Campaigns { get; set; } = campaigns ?? CampaignCatalog.Empty;
 
     public CustomerState State { get; private set; } = CustomerState.Empty(customerId);
 
@@ -76,7 +97,7 @@ internal sealed class Customer(string customerId = "C-0001", CustomerRules? rule
 
     public IReadOnlyList<CustomerEvent> Send(CustomerCommand command)
     {
-        var events = CustomerDecider.Decide(State, command, Rules);
+        var events = CustomerDecider.Decide(State, command, Rules, Campaigns);
         foreach (var e in events)
         {
             var persisted = e is CustomerNotice ? e : CustomerJournal.Deserialize(CustomerJournal.Serialize(e));
@@ -99,4 +120,28 @@ internal sealed class Customer(string customerId = "C-0001", CustomerRules? rule
 
     public CustomerProfile Profile(DateTimeOffset? now = null) =>
         Siyu.Actors.Customers.Profile.Project(State, now ?? Clock, Rules);
+}
+
+/// <summary>Campaign definitions for attribution tests (running around <see cref="Ev.T0"/>).</summary>
+internal static class Camps
+{
+    public static Campaign Of(string id, CampaignType type, string[]? skus = null, double windowHours = 24, string[]? groups = null) => new()
+    {
+        CampaignId = id,
+        Type = type,
+        Name = "campaign " + id,
+        Skus = (skus ?? []).Order(StringComparer.Ordinal).ToEquatableArray(),
+        GroupIds = (groups ?? []).Order(StringComparer.Ordinal).ToEquatableArray(),
+        StartsAt = Ev.T0.AddDays(-1),
+        EndsAt = Ev.T0.AddDays(1),
+        AttributionWindow = TimeSpan.FromHours(windowHours),
+    };
+
+    /// <summary>FLASH: flash sale of durian (24 h window); SOL: cherry solitaire (2 h window); DAY: coupon day, any sku (24 h).</summary>
+    public static CampaignCatalog Catalog { get; } = CampaignCatalog.Of(
+    [
+        Of("FLASH", CampaignType.FlashSale, ["DURIAN-1"]),
+        Of("SOL", CampaignType.Solitaire, ["CHERRY-5J", "MANGO-3J"], windowHours: 2),
+        Of("DAY", CampaignType.CouponDay),
+    ]);
 }

@@ -59,7 +59,7 @@ public class ObserveTests
             c.State.RecentOrders.Select(o => o.OccurredAt));
         var recorded = c.State.RecentOrders.Single(o => o.Key == EventKeys.Order("O2"));
         Assert.Equal(Channel.MiniProgram, recorded.Channel);
-        Assert.Null(recorded.Attribution); // placeholder until the attribution issue
+        Assert.Equal(Attribution.Organic, recorded.Attribution); // no campaign, group or guide
     }
 
     [Fact]
@@ -163,22 +163,19 @@ public class ObserveTests
     }
 
     public static TheoryData<string> IdOnlyTypes() =>
-        ["page_view", "coupon_claim", "app_open", "message", "solitaire_join", "flash_claim", "service_done", "message_sent"];
+        ["page_view", "app_open", "message", "service_done", "message_sent"];
 
     [Theory]
     [MemberData(nameof(IdOnlyTypes))]
-    public void Touch_events_only_link_ids_for_now(string type)
+    public void Id_only_events_only_link_ids(string type)
     {
         var c = new Customer().ObserveAll(Ev.Join("GR1", T0), Ev.Order("O1", 10m, T0));
         var before = c.State;
         InputEvent touch = type switch
         {
             "page_view" => new PageViewed { Page = "/p" },
-            "coupon_claim" => new CouponClaimed { CouponId = "CP5", CampaignId = "C1" },
             "app_open" => new AppOpened(),
             "message" => new GroupMessagePosted { GroupId = "GR9" },
-            "solitaire_join" => new SolitaireJoined { GroupId = "GR9", CampaignId = "C2", Items = [new LineItem("A", 1, 1m)] },
-            "flash_claim" => new FlashClaimed { GroupId = "GR9", CampaignId = "C3", Sku = "DURIAN" },
             "service_done" => new ServiceDone { GuideId = "G1", Task = "3d" },
             "message_sent" => new MessageSent { GuideId = "G1" },
             _ => throw new ArgumentOutOfRangeException(nameof(type)),

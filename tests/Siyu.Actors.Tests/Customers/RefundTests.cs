@@ -20,7 +20,8 @@ public class RefundTests
         var refund = Assert.IsType<RefundRecorded>(Assert.Single(events));
         Assert.Equal(Channel.MiniProgram, refund.OrderChannel);
         Assert.Equal("O1", refund.OrderId);
-        Assert.Null(refund.Attribution); // the order's (placeholder) attribution, not re-decided
+        Assert.Same(c.State.FindOrder(EventKeys.Order("O1"))!.Value.Attribution, refund.Attribution); // the order's, not re-decided
+        Assert.Equal(Attribution.Organic, refund.Attribution);
         var s = c.State.Stats;
         Assert.Equal(2, s.Orders);
         Assert.Equal(1, s.Refunds);

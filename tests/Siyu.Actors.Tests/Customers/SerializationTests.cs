@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Siyu.Actors.Campaigns;
 using Siyu.Actors.Customers;
 using Siyu.Contracts.Events;
 
@@ -31,10 +32,11 @@ public class SerializationTests
         var s = c.State;
         // Parts later issues fill: they must survive the snapshot too.
         var orders = s.RecentOrders.ToArray();
-        orders[^1] = orders[^1] with { Attribution = new Attribution("direct", "C1", null, "G1") };
+        orders[^1] = orders[^1] with { Attribution = new Attribution(AttributionRule.Direct, "C1", CampaignType.FlashSale, null, "G1", true) };
         return s with
         {
             RecentOrders = orders.ToEquatableArray(),
+            Touches = [new RecentTouch("C1", "GR1", T0.UtcDateTime), new RecentTouch("C2", "GR1", T0.AddHours(1).UtcDateTime)],
             Service = new ServicePlan("3d_comfort_check", T0.AddDays(3)),
         };
     }
@@ -175,8 +177,13 @@ public class SerializationTests
     {
         CustomerEvent[] events =
         [
-            new OrderRecorded(EventKeys.Order("O1"), "O1", 199.00m, Channel.MiniProgram, new Attribution("last_touch", "C2", "GR1", null))
-                { At = T0, OccurredAt = T0.AddMinutes(-1), EventKey = 42 },
+            new OrderRecorded(EventKeys.Order("O1"), "O1", 199.00m, Channel.MiniProgram, new Attribution(AttributionRule.LastTouch, "C2", CampaignType.Solitaire, "GR1", null, true))
+                { At = T0, OccurredAt = T0.AddMinutes(-1), EventKey = 42, EventId = "mp-1", StoreId = "S001", Payment = Payment.WecomCollect, Items = [new LineItem("CHERRY-5J", 1, 199.00m)] },
+            new RefundRecorded(EventKeys.Order("O1"), "O1", 7, 9.90m, Channel.MiniProgram, Attribution.Organic)
+                { At = T0, OccurredAt = T0, EventKey = 43, EventId = "mp-2", StoreId = "S002" },
+            new TouchRecorded(TouchKind.SolitaireJoin, "C2", "GR1")
+                { At = T0, OccurredAt = T0, EventKey = 44, EventId = "g-1", Channel = Channel.Group, StoreId = "S001", Items = [new LineItem("CHERRY-5J", 2, 199m)] },
+            new TouchRecorded(TouchKind.CouponClaim, null, null) { At = T0, OccurredAt = T0, EventKey = 45, EventId = "mp-3", Channel = Channel.MiniProgram, CouponId = "CP1" },
             new TagsRecorded([new TagValue("shoe_size", "42", T0)]) { At = T0, OccurredAt = T0 },
             new CustomerAbsorbed(Rich()) { At = T0 },
         ];
@@ -184,7 +191,11 @@ public class SerializationTests
         {
             Assert.Equal(e, CustomerJournal.Deserialize(CustomerJournal.Serialize(e)));
         }
-        Assert.Contains("\"$type\":\"order_recorded\"", Encoding.UTF8.GetString(CustomerJournal.Serialize(events[0])), StringComparison.Ordinal);
+        var order = Encoding.UTF8.GetString(CustomerJournal.Serialize(events[0]));
+        Assert.Contains("\"$type\":\"order_recorded\"", order, StringComparison.Ordinal);
+        Assert.Contains("\"rule\":\"last_touch\"", order, StringComparison.Ordinal);
+        Assert.Contains("\"campaign_type\":\"solitaire\"", order, StringComparison.Ordinal);
+        Assert.Contains("\"kind\":\"solitaire_join\"", Encoding.UTF8.GetString(CustomerJournal.Serialize(events[2])), StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => CustomerJournal.Serialize(new RedirectRequired("C-1", new MarkMergedInto("C-1", T0))));
     }
 

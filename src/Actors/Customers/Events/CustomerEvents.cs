@@ -15,6 +15,7 @@ namespace Siyu.Actors.Customers;
 [JsonDerivedType(typeof(EventSeen), "event_seen")]
 [JsonDerivedType(typeof(OrderRecorded), "order_recorded")]
 [JsonDerivedType(typeof(RefundRecorded), "refund_recorded")]
+[JsonDerivedType(typeof(TouchRecorded), "touch_recorded")]
 [JsonDerivedType(typeof(GroupJoinRecorded), "group_join_recorded")]
 [JsonDerivedType(typeof(GroupLeaveRecorded), "group_leave_recorded")]
 [JsonDerivedType(typeof(ContactAddRecorded), "contact_add_recorded")]
@@ -48,10 +49,72 @@ public sealed record IdsLinked(EquatableArray<LinkedId> Ids) : ObservedEvent;
 /// <summary>An input that changes nothing else, but is this customer's first event or an earlier one than created_at.</summary>
 public sealed record EventSeen : ObservedEvent;
 
-public sealed record OrderRecorded(ulong OrderKey, string OrderId, decimal Amount, Channel Channel, Attribution? Attribution) : ObservedEvent;
+/// <summary>
+/// A new order, with its attribution decided as the order is processed (<see cref="OrderAttribution"/>).
+/// <see cref="EventId"/>, <see cref="StoreId"/>, <see cref="Payment"/> and <see cref="Items"/> come
+/// from the input so that the attributed_sales row (<see cref="SalesProjection"/>) can be derived
+/// from this event alone; the state keeps none of them.
+/// </summary>
+public sealed record OrderRecorded(ulong OrderKey, string OrderId, decimal Amount, Channel Channel, Attribution? Attribution) : ObservedEvent
+{
+    public string? EventId { get; init; }
+    public string? StoreId { get; init; }
+    public Payment? Payment { get; init; }
+    public EquatableArray<LineItem> Items { get; init; }
+}
 
-/// <summary>A refund matched to its order; it reverses the order's channel and attribution.</summary>
-public sealed record RefundRecorded(ulong OrderKey, string OrderId, ulong RefundKey, decimal Amount, Channel OrderChannel, Attribution? Attribution) : ObservedEvent;
+/// <summary>
+/// A refund matched to its order; it reverses the order's channel and attribution: <see cref="Attribution"/>
+/// is the order's, copied, never re-decided. <see cref="EventId"/> / <see cref="StoreId"/> are the refund's.
+/// </summary>
+public sealed record RefundRecorded(ulong OrderKey, string OrderId, ulong RefundKey, decimal Amount, Channel OrderChannel, Attribution? Attribution) : ObservedEvent
+{
+    public string? EventId { get; init; }
+    public string? StoreId { get; init; }
+}
+
+/// <summary>The input types that are campaign touches (wire names as the input's type).</summary>
+public enum TouchKind : byte
+{
+    [JsonStringEnumMemberName("solitaire_join")]
+    SolitaireJoin,
+
+    [JsonStringEnumMemberName("flash_claim")]
+    FlashClaim,
+
+    [JsonStringEnumMemberName("coupon_claim")]
+    CouponClaim,
+}
+
+public static class TouchKinds
+{
+    public static string WireName(this TouchKind kind) => kind switch
+    {
+        TouchKind.SolitaireJoin => "solitaire_join",
+        TouchKind.FlashClaim => "flash_claim",
+        TouchKind.CouponClaim => "coupon_claim",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    /// <summary>Whether the contract's last_touch rule considers this kind (coupon claims are recorded but do not attribute).</summary>
+    public static bool Attributes(this TouchKind kind) => kind is TouchKind.SolitaireJoin or TouchKind.FlashClaim;
+}
+
+/// <summary>
+/// A campaign touch: solitaire_join and flash_claim are remembered for last_touch
+/// (<see cref="CustomerState.Touches"/>); coupon_claim only feeds the touches table. Carries what
+/// the touches row needs (<see cref="SalesProjection.Touch"/>): the flash claim's <see cref="Sku"/>,
+/// the solitaire's <see cref="Items"/>, the claim's <see cref="CouponId"/>.
+/// </summary>
+public sealed record TouchRecorded(TouchKind Kind, string? CampaignId, string? GroupId) : ObservedEvent
+{
+    public string? EventId { get; init; }
+    public Channel Channel { get; init; }
+    public string? StoreId { get; init; }
+    public string? CouponId { get; init; }
+    public string? Sku { get; init; }
+    public EquatableArray<LineItem> Items { get; init; }
+}
 
 public sealed record GroupJoinRecorded(string GroupId) : ObservedEvent;
 
