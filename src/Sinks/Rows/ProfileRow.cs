@@ -1,0 +1,54 @@
+namespace Siyu.Sinks.Rows;
+
+/// <summary>
+/// One version of a customer's profile in <c>siyu.profiles</c> (ReplacingMergeTree(version,
+/// is_deleted): read with FINAL, the highest <see cref="Version"/> wins). Only what the
+/// dashboards need is kept: no ids, no phone hash, no name or birthday.
+/// </summary>
+public sealed record ProfileRow
+{
+    public required string CustomerId { get; init; }
+
+    /// <summary>The profile's version; strictly increasing per customer.</summary>
+    public required ulong Version { get; init; }
+
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    public bool InPrivateDomain { get; init; }
+
+    public IReadOnlyList<string> Groups { get; init; } = [];
+
+    /// <summary>The owning guide, or empty.</summary>
+    public string GuideId { get; init; } = "";
+
+    /// <summary><c>segment.frequency</c>: low, mid or high.</summary>
+    public string Frequency { get; init; } = "";
+
+    /// <summary><c>segment.state</c>: new, active, at_risk or lapsed.</summary>
+    public string State { get; init; } = "";
+
+    public uint Orders { get; init; }
+
+    /// <summary>Net of refunds.</summary>
+    public decimal Revenue { get; init; }
+
+    public uint Refunds { get; init; }
+
+    public decimal RefundAmount { get; init; }
+
+    public DateTimeOffset? FirstOrderAt { get; init; }
+
+    public DateTimeOffset? LastOrderAt { get; init; }
+
+    /// <summary>Orders by channel (pos, miniprogram, app).</summary>
+    public IReadOnlyDictionary<string, uint> ByChannel { get; init; } = new Dictionary<string, uint>();
+
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>1 for the row that records a PIPL erasure (see <see cref="Erased"/>).</summary>
+    public byte IsDeleted { get; init; }
+
+    /// <summary>The row that removes an erased customer: a higher version flagged deleted.</summary>
+    public static ProfileRow Erased(string customerId, ulong version, DateTimeOffset at) =>
+        new() { CustomerId = customerId, Version = version, UpdatedAt = at, IsDeleted = 1 };
+}

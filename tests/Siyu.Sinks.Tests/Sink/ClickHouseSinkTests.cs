@@ -1,0 +1,252 @@
+using System.Diagnostics;
+using System.Globalization;
+using Siyu.Sinks.ClickHouse.Schema;
+using Siyu.Sinks.Rows;
+using Siyu.Sinks.Sink;
+using Siyu.Sinks.Tests.ClickHouse;
+using Xunit.Abstractions;
+
+namespace Siyu.Sinks.Tests.Sink;
+
+/// <summary>The sink against the real chDB engine; <see cref="FaultyNetwork"/> only injects faults.</summary>
+[Collection(ChDbCollection.Name)]
+public sealed class ClickHouseSinkTests(ChDbFixture fixture, ITestOutputHelper output)
+{
+    private async Task<string> NewSchema(string purpose)
+    {
+        var db = fixture.NewDatabase(purpose);
+        await new SchemaMigrator(fixture.Engine, db).MigrateAsync();
+        return db;
+    }
+
+    private async Task<long> Count(string db, string table = "attributed_sales") =>
+        long.Parse((await fixture.Engine.QueryAsync($"SELECT count() FROM `{db}`.{table}", format: "TabSeparated")).Trim(), CultureInfo.InvariantCulture);
+
+    private async Task<long> WaitForCount(string db, long atLeast, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        long n;
+        while ((n = await Count(db)) < atLeast && sw.Elapsed < timeout)
+        {
+            await Task.Delay(10);
+        }
+
+        return n;
+    }
+
+    private static SaleRow Sale(int i, DateTimeOffset? at = null) => new()
+    {
+        EventId = $"e-{i:D7}",
+        OrderId = $"o-{i:D7}",
+        OccurredAt = at ?? SalesScenario.Day.AddMilliseconds(i * 37),
+        CustomerId = $"c{i % 5000}",
+        Channel = "miniprogram",
+        StoreId = SalesScenario.Stores[i % 4],
+        Amount = 10m + i % 100,
+        CampaignId = i % 2 == 0 ? "C-FLASH" : "",
+        CampaignType = i % 2 == 0 ? "flash_sale" : "",
+        Rule = i % 2 == 0 ? AttributionRules.Direct : AttributionRules.Organic,
+        GroupId = i % 3 == 0 ? "G1" : "",
+        GuideId = i % 5 == 0 ? "U01" : "",
+        InPrivateDomain = i % 3 == 0,
+        Payment = i % 5 == 0 ? "wecom_collect" : "wechat_pay",
+        Items = [new SaleItem("CHERRY", 1 + i % 3, 9.9m)],
+    };
+
+    [Fact]
+    public async Task Inserts_a_batch_as_soon_as_it_is_full()
+    {
+        var db = await NewSchema("bysize");
+        var network = new FaultyNetwork(fixture.Engine);
+        var sink = new ClickHouseSink<SaleRow>(network, SiyuTables.Sales(db),
+            new ClickHouseSinkOptions { BatchRows = 100, BatchDelay = TimeSpan.FromMinutes(10) });
+        await sink.WriteAllAsync(Enumerable.Range(0, 250).Select(i => Sale(i)));
+
+        Assert.Equal(200, await WaitForCount(db, 200, TimeSpan.FromSeconds(10)));
+        await Task.Delay(300);
+        Assert.Equal(200, await Count(db)); // the last 50 wait for their batch's time (10 min) or shutdown
+        Assert.Equal(2, network.InsertCalls);
+        Assert.All(network.Delivered, b => Assert.Equal(100, b.Count));
+
+        await sink.DisposeAsync();
+        Assert.Equal(250, await Count(db));
+        Assert.Equal(3, network.InsertCalls);
+    }
+
+    [Fact]
+    public async Task Inserts_a_partial_batch_when_its_time_is_up()
+    {
+        var db = await NewSchema("bytime");
+        var network = new FaultyNetwork(fixture.Engine);
+        await using var sink = new ClickHouseSink<SaleRow>(network, SiyuTables.Sales(db),
+            new ClickHouseSinkOptions { BatchRows = 10_000, BatchDelay = TimeSpan.FromMilliseconds(200) });
+
+        var sw = Stopwatch.StartNew();
+        await sink.WriteAllAsync(Enumerable.Range(0, 5).Select(i => Sale(i)));
+        Assert.Equal(5, await WaitForCount(db, 5, TimeSpan.FromSeconds(10)));
+        var visibleAfter = sw.Elapsed;
+        output.WriteLine($"5 rows visible after {visibleAfter.TotalMilliseconds:F0} ms (BatchDelay 200 ms)");
+        Assert.InRange(visibleAfter, TimeSpan.FromMilliseconds(150), TimeSpan.FromSeconds(3));
+        Assert.Equal(1, network.InsertCalls);
+    }
+
+    [Fact]
+    public async Task Retries_a_failing_insert_with_backoff_until_it_succeeds()
+    {
+        var db = await NewSchema("retry");
+        var network = new FaultyNetwork(fixture.Engine).FailBefore(1, 2, 3);
+        var retries = SinkMetrics.Retries.WithLabels("attributed_sales").Value;
+        var sw = Stopwatch.StartNew();
+        await using (var sink = new ClickHouseSink<SaleRow>(network, SiyuTables.Sales(db), new ClickHouseSinkOptions
+        {
+            BatchDelay = TimeSpan.FromMilliseconds(10),
+            RetryDelay = TimeSpan.FromMilliseconds(20),
+            RetryMaxDelay = TimeSpan.FromMilliseconds(200),
+        }))
+        {
+            await sink.WriteAllAsync(Enumerable.Range(0, 100).Select(i => Sale(i)));
+            await sink.FlushAsync();
+            Assert.Null(sink.LastError);
+            Assert.Equal(100, sink.RowsInserted);
+        }
+
+        output.WriteLine($"3 failures + success in {sw.ElapsedMilliseconds} ms");
+        Assert.Equal(4, network.InsertCalls);
+        Assert.Equal(3, SinkMetrics.Retries.WithLabels("attributed_sales").Value - retries);
+        Assert.Equal(100, await Count(db)); // in chDB, once
+    }
+
+    [Fact]
+    public async Task Gives_up_a_batch_only_after_a_finite_retry_budget_and_counts_it()
+    {
+        var db = await NewSchema("giveup");
+        var network = new FaultyNetwork(fixture.Engine).FailBefore(1, 2, 3);
+        await using var sink = new ClickHouseSink<SaleRow>(network, SiyuTables.Sales(db), new ClickHouseSinkOptions
+        {
+            BatchDelay = TimeSpan.FromMilliseconds(10),
+            RetryDelay = TimeSpan.FromMilliseconds(5),
+            RetryMaxDelay = TimeSpan.FromMilliseconds(5),
+            MaxRetryAttempts = 2,
+        });
+        await sink.WriteAllAsync(Enumerable.Range(0, 10).Select(i => Sale(i)));
+        await sink.FlushAsync();
+        Assert.Equal(10, sink.RowsGivenUp);
+        Assert.IsType<HttpRequestException>(sink.LastError);
+
+        await sink.WriteAsync(Sale(99)); // the 4th call succeeds: the sink carries on
+        await sink.FlushAsync();
+        Assert.Equal(1, await Count(db));
+    }
+
+    [Fact]
+    public async Task Dispose_inserts_everything_written_in_write_order()
+    {
+        var db = await NewSchema("dispose");
+        var network = new FaultyNetwork(fixture.Engine);
+        var rows = Enumerable.Range(0, 1234).Select(i => new TouchRow
+        {
+            EventId = $"t-{(i * 7919) % 1234:D5}", // not sorted: order is the write order
+            OccurredAt = SalesScenario.Day.AddSeconds(i),
+            CustomerId = "c1",
+            Type = "message_sent",
+            Channel = "group",
+            GuideId = "U01",
+        }).ToList();
+        var sink = new ClickHouseSink<TouchRow>(network, SiyuTables.Touches(db),
+            new ClickHouseSinkOptions { BatchRows = 500, BatchDelay = TimeSpan.FromHours(1) });
+        await sink.WriteAllAsync(rows);
+        await sink.DisposeAsync();
+
+        Assert.Equal(1234, long.Parse((await fixture.Engine.QueryAsync($"SELECT count() FROM `{db}`.touches", format: "TabSeparated")).Trim(), CultureInfo.InvariantCulture));
+        Assert.Equal(rows.Select(r => r.EventId), network.Delivered.SelectMany(b => b).Cast<TouchRow>().Select(r => r.EventId));
+        Assert.Equal(new[] { 500, 500, 234 }, network.Delivered.Select(b => b.Count));
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await sink.WriteAsync(rows[0]));
+        Assert.False(sink.TryWrite(rows[0]));
+    }
+
+    [Fact]
+    public async Task A_full_buffer_makes_writers_wait_until_an_insert_makes_room()
+    {
+        var db = await NewSchema("backpressure");
+        var network = new FaultyNetwork(fixture.Engine) { Gate = new TaskCompletionSource() };
+        await using var sink = new ClickHouseSink<SaleRow>(network, SiyuTables.Sales(db),
+            new ClickHouseSinkOptions { Capacity = 10, BatchRows = 5, BatchDelay = TimeSpan.FromHours(1) });
+
+        // 5 rows go into the batch the (held) insert is sending, 10 fill the buffer.
+        for (var i = 0; i < 15; i++)
+        {
+            await sink.WriteAsync(Sale(i)).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+
+        var blocked = sink.WriteAsync(Sale(15)).AsTask();
+        await Task.Delay(300);
+        Assert.False(blocked.IsCompleted, "the 16th write should wait for room");
+        Assert.False(sink.TryWrite(Sale(16)));
+
+        network.Gate.SetResult();
+        await blocked.WaitAsync(TimeSpan.FromSeconds(10));
+        await sink.FlushAsync();
+        Assert.Equal(16, await Count(db));
+    }
+
+    [Fact]
+    public async Task Observes_freshness_from_occurred_at_to_visible_for_every_inserted_row()
+    {
+        var db = await NewSchema("fresh");
+        var label = "fresh_" + db;
+        var table = new SinkTable<SaleRow>($"{db}.attributed_sales", label)
+        {
+            OccurredAt = r => r.OccurredAt,
+            Key = r => r.EventId,
+            KeyColumn = "event_id",
+            TimeColumn = "occurred_at",
+        };
+        var freshness = SinkMetrics.Freshness.WithLabels(label);
+        var rowsCounter = SinkMetrics.Rows.WithLabels(label);
+        await using (var sink = new ClickHouseSink<SaleRow>(fixture.Engine, table, new ClickHouseSinkOptions { BatchDelay = TimeSpan.FromMilliseconds(50) }))
+        {
+            var occurred = DateTimeOffset.UtcNow.AddSeconds(-2);
+            await sink.WriteAllAsync(Enumerable.Range(0, 300).Select(i => Sale(i, occurred)));
+            await sink.WriteAllAsync(Enumerable.Range(0, 50).Select(i => Sale(i, occurred))); // duplicates: not observed
+            await sink.FlushAsync();
+        }
+
+        Assert.Equal(300L, (long)freshness.Count);
+        Assert.Equal(300, rowsCounter.Value);
+        var mean = freshness.Sum / freshness.Count;
+        output.WriteLine($"freshness: {freshness.Count} rows, mean {mean:F3} s (events occurred 2 s before the write)");
+        Assert.InRange(mean, 2.0, 10.0);
+    }
+
+    [Fact]
+    public async Task Measures_rows_per_second_into_chDB()
+    {
+        // Warm up (JIT, chDB caches), then the same rows with and without the stored-key lookup.
+        await Measure("rate_warmup", 10_000, lookUpStoredKeys: true);
+        var plain = await Measure("rate_plain", 60_000, lookUpStoredKeys: false);
+        var lookup = await Measure("rate_lookup", 60_000, lookUpStoredKeys: true);
+        Assert.True(plain > 1_000 && lookup > 1_000, $"{plain:F0} / {lookup:F0} rows/s");
+    }
+
+    private async Task<double> Measure(string purpose, int n, bool lookUpStoredKeys)
+    {
+        var db = await NewSchema(purpose);
+        var rows = Enumerable.Range(0, n).Select(i => Sale(i)).ToList();
+        var table = lookUpStoredKeys
+            ? SiyuTables.Sales(db)
+            : new SinkTable<SaleRow>($"{db}.attributed_sales") { OccurredAt = r => r.OccurredAt, Key = r => r.EventId };
+
+        var sw = Stopwatch.StartNew();
+        await using (var sink = new ClickHouseSink<SaleRow>(fixture.Engine, table))
+        {
+            await sink.WriteAllAsync(rows);
+        }
+
+        var elapsed = sw.Elapsed;
+        Assert.Equal(n, await Count(db));
+        var rate = n / elapsed.TotalSeconds;
+        output.WriteLine($"sink into chDB (attributed_sales + its 5 views, 10k-row batches, stored-key lookup {(lookUpStoredKeys ? "on" : "off")}): "
+            + $"{n} rows in {elapsed.TotalMilliseconds:F0} ms = {rate:F0} rows/s");
+        return rate;
+    }
+}
