@@ -6,7 +6,8 @@ using Siyu.Contracts.Privacy;
 
 namespace Siyu.Host.Tests;
 
-public sealed class CustomerApiTests(NodeFixture node) : IClassFixture<NodeFixture>
+[Collection(NodeCollection.Name)]
+public sealed class CustomerApiTests(NodeFixture node)
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 23, 10, 0, 0, TimeSpan.FromHours(8));
 

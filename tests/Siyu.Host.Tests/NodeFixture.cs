@@ -38,6 +38,7 @@ public sealed class NodeFixture : IAsyncLifetime
             ["Api:Urls"] = $"http://127.0.0.1:{port}",
             ["Journal:ConnectionString"] = $"Data Source={Path.Combine(_dir, "journal.db")}",
             ["Customers:FlushIntervalMs"] = "20",
+            ["ClickHouse:DataPath"] = Path.Combine(_dir, "chdb"),
             ["Logging:LogLevel:Default"] = "Warning",
         });
         var settings = SettingsLoader.Load(configuration, embedded: false);
@@ -87,4 +88,11 @@ public sealed class NodeFixture : IAsyncLifetime
         {
         }
     }
+}
+
+/// <summary>chDB runs one engine per process, so every test class that needs a node shares this one.</summary>
+[CollectionDefinition(Name)]
+public sealed class NodeCollection : ICollectionFixture<NodeFixture>
+{
+    public const string Name = "node";
 }

@@ -21,6 +21,7 @@ public sealed class RunCommandTests
             ["SIYU_Kafka__SessionTimeoutMs"] = "6000",
             ["SIYU_Privacy__PhoneHashKey"] = "a-secret-of-at-least-16-bytes",
             ["SIYU_Api__Urls"] = $"http://127.0.0.1:{port}",
+            ["SIYU_ClickHouse__DataPath"] = Path.Combine(Path.GetTempPath(), $"siyu-run-chdb-{Guid.NewGuid():N}"),
             ["SIYU_Journal__ConnectionString"] = $"Data Source={Path.Combine(Path.GetTempPath(), $"siyu-run-{Guid.NewGuid():N}.db")}",
         });
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };

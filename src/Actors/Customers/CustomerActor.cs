@@ -30,6 +30,8 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
     private bool _stopAfterSave;
     private CustomerState? _published;   // last profile announced (null: never), to compute changes
     private CustomerState? _savingState; // the state the save under way writes
+    private List<AttributedSale> _sales = [];  // rows of events applied since the last save
+    private List<Touch> _touches = [];
 
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId { get; }
@@ -100,9 +102,11 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
     /// <summary>Decides, applies in memory, and returns the notices for the caller.</summary>
     private IReadOnlyList<CustomerNotice> Execute(CustomerCommand command)
     {
-        var events = CustomerDecider.Decide(_state, command, _options.Rules);
+        var events = CustomerDecider.Decide(_state, command, _options.Rules, _options.Campaigns());
         var before = _state.Version;
         _state = CustomerDecider.ApplyAll(_state, events, _options.Rules);
+        _sales.AddRange(SalesProjection.Sales(_state.CustomerId, events));
+        _touches.AddRange(SalesProjection.Touches(_state.CustomerId, events));
         if (_state.Version != before)
         {
             _dirty = true;
@@ -130,9 +134,27 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         public static readonly Flush Instance = new();
     }
 
+    private sealed record RowsWritten;
+
+    private sealed record RowsFailed(Exception Cause, List<AttributedSale> Sales, List<Touch> Touches);
+
     private void CommonSaveHandling()
     {
         Command<Flush>(_ => Save());
+        Command<RowsWritten>(_ => SaveSnapshot(CustomerSnapshot.Serialize(_savingState!)));
+        Command<RowsFailed>(f =>
+        {
+            _log.Warning(f.Cause, "Writing sales of customer {0} failed; {1} events will be redelivered", _state.CustomerId, _saving.Count);
+            _sales.InsertRange(0, f.Sales);
+            _touches.InsertRange(0, f.Touches);
+            foreach (var (replyTo, _) in _saving)
+            {
+                replyTo.Tell(new Status.Failure(f.Cause));
+            }
+            _saving = [];
+            _dirty = true;
+            AfterSaveCompleted();
+        });
         Command<SaveSnapshotSuccess>(_ =>
         {
             Announce(_savingState!);
@@ -171,8 +193,17 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         (_saving, _waiting) = (_waiting, []);
         _dirty = false;
         _savingState = _state;
-        // Sequence number stays at 0 (nothing is journaled), so each save replaces the row.
-        SaveSnapshot(CustomerSnapshot.Serialize(_state));
+        if (_sales.Count == 0 && _touches.Count == 0)
+        {
+            // Sequence number stays at 0 (nothing is journaled), so each save replaces the row.
+            SaveSnapshot(CustomerSnapshot.Serialize(_state));
+            return;
+        }
+        // Rows first, then the state: a crash in between repeats rows, which collapse by event_id.
+        var (sales, touches) = (_sales, _touches);
+        (_sales, _touches) = ([], []);
+        _options.Sales.WriteAsync(sales, touches, CancellationToken.None)
+            .PipeTo(Self, success: () => new RowsWritten(), failure: e => new RowsFailed(e, sales, touches));
     }
 
     /// <summary>One profile per save, never for state that is not yet durable: bursts coalesce.</summary>
@@ -250,6 +281,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
             replyTo.Tell(new CustomerErased(_state.CustomerId, Found: true));
             _state = CustomerState.Empty(_state.CustomerId);
             _published = null;
+            (_sales, _touches) = ([], []);
             _dirty = false;
             Become(Active);
             Stash.UnstashAll();

@@ -21,4 +21,9 @@ public sealed record CustomerEntityOptions
     public IActorRef IdentityRegion { get; init; } = ActorRefs.Nobody;
 
     public Publishing.IProfilePublisher Publisher { get; init; } = Publishing.NoProfilePublisher.Instance;
+
+    public Publishing.ISalesWriter Sales { get; init; } = Publishing.NoSalesWriter.Instance;
+
+    /// <summary>The node's current campaigns (fed from siyu.campaigns); orders are attributed against it.</summary>
+    public Func<Campaigns.CampaignCatalog> Campaigns { get; init; } = () => Siyu.Actors.Campaigns.CampaignCatalog.Empty;
 }

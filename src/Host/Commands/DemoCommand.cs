@@ -44,6 +44,8 @@ public static class DemoCommand
         var configuration = SettingsLoader.Build(configFile, new Dictionary<string, string?>
         {
             ["Journal:Provider"] = "sqlite",
+            ["ClickHouse:Engine"] = "embedded",
+            ["ClickHouse:DataPath"] = Path.Combine(workDir.FullName, "chdb"),
             ["Journal:ConnectionString"] = $"Data Source={Path.Combine(workDir.FullName, "journal.db")}",
             // The embedded broker waits a session timeout on every rejoin: keep it short here.
             ["Kafka:SessionTimeoutMs"] = "6000",
@@ -135,7 +137,7 @@ public static class DemoCommand
         AnsiConsole.MarkupLine(accounted == produced
             ? $"[green]All {produced} events accounted for[/]: {recorder.Accepted} accepted + {deadLetters.Total} dead-lettered."
             : $"[yellow]{produced} produced, {accounted} accounted for[/] (the rest were still in flight at stop; they are redelivered on restart).");
-        return 0;
+        return ProcessExit.After(0);
     }
 
     private static Table Board(TallyingEventHandler recorder, DeadLetterWatcher deadLetters, long produced, TimeSpan elapsed)

@@ -17,7 +17,8 @@ public static class RunCommand
             var settings = SettingsLoader.Load(configuration, embedded: false);
             var app = SiyuNode.Build(settings, configuration, new SiyuNode.Options(settings.Kafka.BootstrapServers));
             await app.RunAsync(); // returns after SIGTERM/Ctrl+C once ingest has drained and committed
-            return 0;
+            await app.DisposeAsync();
+            return ProcessExit.After(0);
         }));
         return command;
     }

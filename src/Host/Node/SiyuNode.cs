@@ -2,6 +2,7 @@ using Akka.Hosting;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Console;
 using Prometheus;
+using Siyu.Actors.Campaigns;
 using Siyu.Actors.Customers;
 using Siyu.Actors.Hosting;
 using Siyu.Actors.Identity;
@@ -63,6 +64,14 @@ public static class SiyuNode
         s.AddSingleton<IProducer<byte[]?, byte[]>>(_ => KafkaClients.Producer(settings.Kafka, options.BootstrapServers));
         s.AddSingleton<IProfilePublisher, KafkaProfilePublisher>();
 
+        // ClickHouse first: hosted services stop in reverse order, so the sinks outlive the actors.
+        s.AddSingleton<SinkService>();
+        s.AddHostedService(sp => sp.GetRequiredService<SinkService>());
+        s.AddSingleton<ISalesWriter, ClickHouseSalesWriter>();
+        s.AddSingleton(sp => new CampaignFeed(options.BootstrapServers, topics.Campaigns, settings.Kafka.Client,
+            sp.GetRequiredService<ILogger<CampaignFeed>>()));
+        s.AddHostedService<CampaignFeedService>();
+
         // Customers: one actor per customer and one per identifier value, sharded.
         s.AddAkka(SiyuAkkaConfiguration.SystemName, (akka, sp) => akka
             .WithSiyuCluster(new ClusterNodeOptions(settings.Cluster.Hostname, settings.Cluster.Port, settings.Cluster.SeedNodes))
@@ -74,6 +83,8 @@ public static class SiyuNode
                     FlushInterval = TimeSpan.FromMilliseconds(settings.Customers.FlushIntervalMs),
                     AskTimeout = askTimeout,
                     Publisher = sp.GetRequiredService<IProfilePublisher>(),
+                    Sales = sp.GetRequiredService<ISalesWriter>(),
+                    Campaigns = () => sp.GetRequiredService<CampaignFeed>().Current,
                 },
                 new ShardingOptions
                 {
@@ -103,6 +114,7 @@ public static class SiyuNode
         app.MapHealthChecks("/health");
         app.MapMetrics("/metrics");
         app.MapCustomerApi();
+        app.MapCampaignApi();
         return app;
     }
 }

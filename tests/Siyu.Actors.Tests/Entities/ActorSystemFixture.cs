@@ -23,9 +23,9 @@ public sealed class ActorSystemFixture : IAsyncDisposable
 
     private readonly JournalOptions _journal;
 
-    public ActorSystemFixture(TimeSpan? flushInterval = null, JournalOptions? journal = null)
+    public ActorSystemFixture(TimeSpan? flushInterval = null, JournalOptions? journal = null, CustomerEntityOptions? options = null)
     {
-        Options = new CustomerEntityOptions { FlushInterval = flushInterval ?? TimeSpan.FromMilliseconds(50) };
+        Options = (options ?? new CustomerEntityOptions()) with { FlushInterval = flushInterval ?? TimeSpan.FromMilliseconds(50) };
         _journal = journal ?? JournalOptions.Sqlite(DatabasePath);
     }
 

@@ -1,0 +1,48 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Siyu.Host.Node;
+
+namespace Siyu.Host.Api;
+
+/// <summary>GET /v1/campaigns/{campaign_id}/live: what an operator watches during a flash sale, from ClickHouse.</summary>
+public static partial class CampaignApi
+{
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
+    private static partial Regex CampaignIdFormat();
+
+    public static void MapCampaignApi(this WebApplication app) =>
+        app.MapGet("/v1/campaigns/{campaignId}/live", async (string campaignId, DateTimeOffset? from, DateTimeOffset? to, SinkService sinks, CancellationToken ct) =>
+        {
+            if (!CampaignIdFormat().IsMatch(campaignId))
+            {
+                return Results.Json(new JsonObject { ["error"] = "campaign_id must be 1-128 letters, digits or . _ : -" }, statusCode: 400);
+            }
+            var until = to ?? DateTimeOffset.UtcNow.AddMinutes(1);
+            var since = from ?? until.AddDays(-2);
+            if (since >= until || until - since > TimeSpan.FromDays(92))
+            {
+                return Results.Json(new JsonObject { ["error"] = "from must be before to, at most 92 days apart" }, statusCode: 400);
+            }
+            var live = await (await sinks.Ready).Queries.CampaignLiveAsync(campaignId, since, until, ct);
+            return Results.Json(new JsonObject
+            {
+                ["campaign_id"] = live.CampaignId,
+                ["revenue"] = live.Revenue,
+                ["refund_amount"] = live.RefundAmount,
+                ["orders"] = live.Orders,
+                ["refunds"] = live.Refunds,
+                ["buyers"] = live.Buyers,
+                ["units_sold"] = live.UnitsSold,
+                ["stock"] = live.Stock,
+                ["sell_through"] = live.SellThrough,
+                ["per_minute"] = new JsonArray([.. live.Minutes.Select(m => (JsonNode)new JsonObject
+                {
+                    ["minute"] = m.Minute,
+                    ["revenue"] = m.Revenue,
+                    ["orders"] = m.Orders,
+                    ["buyers"] = m.Buyers,
+                    ["units"] = m.Units,
+                })]),
+            });
+        });
+}
