@@ -23,6 +23,6 @@ public static class BenchCommand
             AnsiConsole.Write(table);
             return 0;
         });
-        return new Command("bench", "Benchmarks that print figures with the hardware") { parse };
+        return new Command("bench", "Benchmarks that print figures with the hardware") { parse, ActorBenchCommand.Create() };
     }
 }
