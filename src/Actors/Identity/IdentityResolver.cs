@@ -36,8 +36,12 @@ public sealed class IdentityResolver(IActorRef identities, IActorRef customers, 
         var proposed = NewCustomerId(DateTimeOffset.UtcNow);
         for (var round = 0; round < MaxRounds; round++)
         {
-            var owners = await Task.WhenAll(keep.Select(id =>
-                identities.Ask<IdOwner>(new ClaimId(IdKey.Of(id.Type, id.Value), proposed), askTimeout, ct)));
+            // The highest-priority id first: the rest are then proposed to its owner, so a new id
+            // seen beside a known one joins that customer instead of creating one to merge away.
+            var first = await identities.Ask<IdOwner>(new ClaimId(IdKey.Of(keep[0].Type, keep[0].Value), proposed), askTimeout, ct);
+            var rest = await Task.WhenAll(keep.Skip(1).Select(id =>
+                identities.Ask<IdOwner>(new ClaimId(IdKey.Of(id.Type, id.Value), first.Owner!), askTimeout, ct)));
+            IdOwner[] owners = [first, .. rest];
             var distinct = owners.Select(o => o.Owner!).Distinct(StringComparer.Ordinal).ToList();
             if (distinct.Count == 1)
             {

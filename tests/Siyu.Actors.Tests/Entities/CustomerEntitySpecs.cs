@@ -102,6 +102,18 @@ public sealed class CustomerEntitySpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_new_id_seen_beside_a_known_one_joins_that_customer_without_a_merge()
+    {
+        var handler = _akka.Handler();
+        await handler.HandleAsync(Events.Ingested(Events.Order("j1", new CustomerIds { MemberId = "J1" }, 1m)), default);
+        await handler.HandleAsync(Events.Ingested(Events.Order("j2", new CustomerIds { MemberId = "J1", OpenId = "j1-open" }, 2m, minute: 1)), default);
+        var customer = await CustomerOf(IdType.OpenId, "j1-open");
+        Assert.Equal((await CustomerOf(IdType.MemberId, "J1")).CustomerId, customer.CustomerId);
+        Assert.Empty(customer.MergedFrom);
+        Assert.Equal(2, customer.Stats.Orders);
+    }
+
+    [Fact]
     public async Task A_shared_device_does_not_merge_the_shoppers_who_used_it()
     {
         var handler = _akka.Handler();
