@@ -27,6 +27,8 @@ public sealed record SiyuSinksOptions
 /// </summary>
 public sealed class SiyuSinks : IAsyncDisposable
 {
+    private readonly CustomerErasure _erasure;
+
     private SiyuSinks(IClickHouse clickHouse, SiyuSinksOptions options, SchemaMigrationResult schema, ILoggerFactory loggers)
     {
         Schema = schema;
@@ -36,6 +38,7 @@ public sealed class SiyuSinks : IAsyncDisposable
         Profiles = new ClickHouseSink<ProfileRow>(clickHouse, SiyuTables.Profiles(db), options.Sink, loggers.CreateLogger<ClickHouseSink<ProfileRow>>());
         Campaigns = new ClickHouseSink<CampaignRow>(clickHouse, SiyuTables.Campaigns(db), options.Sink, loggers.CreateLogger<ClickHouseSink<CampaignRow>>());
         Queries = new SalesQueries(clickHouse, db);
+        _erasure = new CustomerErasure(clickHouse, db);
         if (options.PipelineMetrics is { } metrics)
         {
             PipelineMetrics = new PipelineMetricsRecorder(clickHouse, db, metrics, logger: loggers.CreateLogger<PipelineMetricsRecorder>());
@@ -56,6 +59,17 @@ public sealed class SiyuSinks : IAsyncDisposable
     public PipelineMetricsRecorder? PipelineMetrics { get; }
 
     public SalesQueries Queries { get; }
+
+    /// <summary>
+    /// PIPL erasure of a customer's analytics rows (see <see cref="CustomerErasure"/>): the sinks are
+    /// flushed first, so a row of the customer still buffered cannot land after it.
+    /// </summary>
+    public async Task<CustomerErasureResult> EraseCustomerAsync(string customerId, CancellationToken cancellationToken = default)
+    {
+        await Task.WhenAll(Sales.FlushAsync(cancellationToken), Touches.FlushAsync(cancellationToken),
+            Profiles.FlushAsync(cancellationToken)).ConfigureAwait(false);
+        return await _erasure.EraseAsync(customerId, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Migrates the schema, then starts the sinks.</summary>
     public static async Task<SiyuSinks> StartAsync(IClickHouse clickHouse, SiyuSinksOptions? options = null,

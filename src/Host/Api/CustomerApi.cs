@@ -9,6 +9,7 @@ using Siyu.Actors.Hosting;
 using Siyu.Actors.Identity;
 using Siyu.Contracts.Events;
 using Siyu.Contracts.Privacy;
+using Siyu.Host.Node;
 
 namespace Siyu.Host.Api;
 
@@ -80,13 +81,16 @@ public static partial class CustomerApi
         return state is null ? Problem(404, "no such customer") : Results.Json(ProfileJson(state, rules));
     }
 
-    private static async Task<IResult> Erase(string customerId, ActorRegistry registry, CancellationToken ct)
+    private static async Task<IResult> Erase(string customerId, ActorRegistry registry, SinkService sinks, CancellationToken ct)
     {
         if (!CustomerIdFormat().IsMatch(customerId))
         {
             return Problem(400, "customer_id must be 'c' followed by 22 lowercase hex digits");
         }
         var erased = await registry.Get<CustomerRegion>().Ask<CustomerErased>(new EraseCustomer(customerId), TimeSpan.FromSeconds(30), ct);
+        // Then the analytics rows (profiles deleted, sales and touches anonymized). Also for an id the
+        // customers no longer know: a retry after a failure here still finishes the job.
+        await (await sinks.Ready).EraseCustomerAsync(customerId, ct);
         return erased.Found
             ? Results.Json(new JsonObject { ["customer_id"] = erased.CustomerId, ["erased"] = true })
             : Problem(404, "no such customer");

@@ -62,7 +62,11 @@ public static class SiyuNode
         }));
         s.AddSingleton(KafkaClients.IngestOptions(settings.Kafka, options.BootstrapServers));
         s.AddSingleton<IProducer<byte[]?, byte[]>>(_ => KafkaClients.Producer(settings.Kafka, options.BootstrapServers));
-        s.AddSingleton<IProfilePublisher, KafkaProfilePublisher>();
+        // Profiles go to the compacted topic and to ClickHouse (the private-domain dashboard).
+        s.AddSingleton<KafkaProfilePublisher>();
+        s.AddSingleton<ClickHouseProfileWriter>();
+        s.AddSingleton<IProfilePublisher>(sp => new ProfilePublishers(
+            sp.GetRequiredService<KafkaProfilePublisher>(), sp.GetRequiredService<ClickHouseProfileWriter>()));
 
         // ClickHouse first: hosted services stop in reverse order, so the sinks outlive the actors.
         s.AddSingleton<SinkService>();

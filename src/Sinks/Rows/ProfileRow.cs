@@ -9,6 +9,12 @@ public sealed record ProfileRow
 {
     public required string CustomerId { get; init; }
 
+    /// <summary>The survivor this customer was absorbed into (its last profile), else empty.</summary>
+    public string MergedInto { get; init; } = "";
+
+    /// <summary>Every customer folded into this one (contract: merged_from); see 004_profile_merges.sql.</summary>
+    public IReadOnlyList<string> MergedFrom { get; init; } = [];
+
     /// <summary>The profile's version; strictly increasing per customer.</summary>
     public required ulong Version { get; init; }
 

@@ -1,0 +1,26 @@
+using Siyu.Actors.Customers;
+
+namespace Siyu.Actors.Publishing;
+
+/// <summary>
+/// Several publications of the same profile (the Kafka topics and the ClickHouse profiles table),
+/// in order; each one is non-blocking, as <see cref="IProfilePublisher"/> requires.
+/// </summary>
+public sealed class ProfilePublishers(params IProfilePublisher[] publishers) : IProfilePublisher
+{
+    public void Publish(string customerId, byte[] profileJson, IReadOnlyList<ProfileChange> changes)
+    {
+        foreach (var p in publishers)
+        {
+            p.Publish(customerId, profileJson, changes);
+        }
+    }
+
+    public void Erase(string customerId, DateTimeOffset at)
+    {
+        foreach (var p in publishers)
+        {
+            p.Erase(customerId, at);
+        }
+    }
+}
