@@ -7,21 +7,77 @@ using Siyu.Host.Configuration;
 using Siyu.Host.Node;
 using Siyu.Kafka;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Siyu.Ingest.Handlers;
+using Siyu.Sinks;
 
 namespace Siyu.Host.Tests;
+
+/// <summary>
+/// One Siyu node in-process on an embedded broker, reached over real HTTP, with its journal in
+/// <c>dir</c>. Every node of the test process shares the one chDB engine (chDB allows one per
+/// process), so they all pass the same <c>chDbPath</c>.
+/// </summary>
+public sealed class TestNode : IAsyncDisposable
+{
+    private TestNode(WebApplication app, HttpClient http)
+    {
+        App = app;
+        Http = http;
+    }
+
+    public WebApplication App { get; }
+    public HttpClient Http { get; }
+
+    /// <summary>Events the customers accepted (durably handled, rows in ClickHouse).</summary>
+    public TallyingEventHandler Tally => App.Services.GetRequiredService<TallyingEventHandler>();
+
+    public Task<SiyuSinks> Sinks => App.Services.GetRequiredService<SinkService>().Ready;
+
+    public static async Task<TestNode> StartAsync(string bootstrapServers, string dir, string chDbPath)
+    {
+        var port = Siyu.Tests.Shared.FreePort.Next();
+        var configuration = SettingsLoader.Build(null, new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = bootstrapServers,
+            ["Kafka:SessionTimeoutMs"] = "6000",
+            ["Privacy:PhoneHashKey"] = NodeFixture.PhoneKey,
+            ["Api:Urls"] = $"http://127.0.0.1:{port}",
+            ["Journal:ConnectionString"] = $"Data Source={Path.Combine(dir, "journal.db")}",
+            ["Customers:FlushIntervalMs"] = "20",
+            ["ClickHouse:DataPath"] = chDbPath,
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        var settings = SettingsLoader.Load(configuration, embedded: false);
+        var app = SiyuNode.Build(settings, configuration, new SiyuNode.Options(bootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning));
+        await app.StartAsync();
+        return new TestNode(app, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
+    }
+
+    /// <summary>A graceful stop: ingest drains, commits and leaves the group; the sinks flush.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
 
 /// <summary>A whole Siyu node in-process on the embedded stack, reached over real HTTP and Kafka.</summary>
 public sealed class NodeFixture : IAsyncLifetime
 {
     public const string PhoneKey = "node-tests-key-0123456789";
-    private WebApplication? _app;
+    private TestNode? _node;
     private readonly string _dir = Directory.CreateTempSubdirectory("siyu-node-").FullName;
 
     public EmbeddedKafka Broker { get; } = EmbeddedKafka.Start(new EmbeddedKafkaOptions { DefaultPartitions = 4 });
     public Topics Topics { get; } = new();
-    public HttpClient Http { get; private set; } = null!;
+    public HttpClient Http => _node!.Http;
     public IProducer<byte[]?, byte[]> Producer { get; private set; } = null!;
+
+    /// <summary>The process's chDB data directory: other nodes of this process must use it too.</summary>
+    public string ChDbPath => Path.Combine(_dir, "chdb");
 
     public async Task InitializeAsync()
     {
@@ -29,22 +85,7 @@ public sealed class NodeFixture : IAsyncLifetime
         {
             Broker.CreateTopic(t);
         }
-        var port = Siyu.Tests.Shared.FreePort.Next();
-        var configuration = SettingsLoader.Build(null, new Dictionary<string, string?>
-        {
-            ["Kafka:BootstrapServers"] = Broker.BootstrapServers,
-            ["Kafka:SessionTimeoutMs"] = "6000",
-            ["Privacy:PhoneHashKey"] = PhoneKey,
-            ["Api:Urls"] = $"http://127.0.0.1:{port}",
-            ["Journal:ConnectionString"] = $"Data Source={Path.Combine(_dir, "journal.db")}",
-            ["Customers:FlushIntervalMs"] = "20",
-            ["ClickHouse:DataPath"] = Path.Combine(_dir, "chdb"),
-            ["Logging:LogLevel:Default"] = "Warning",
-        });
-        var settings = SettingsLoader.Load(configuration, embedded: false);
-        _app = SiyuNode.Build(settings, configuration, new SiyuNode.Options(Broker.BootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning));
-        await _app.StartAsync();
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        _node = await TestNode.StartAsync(Broker.BootstrapServers, _dir, ChDbPath);
         Producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = Broker.BootstrapServers }).Build();
     }
 
@@ -72,12 +113,10 @@ public sealed class NodeFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        Http.Dispose();
         Producer.Dispose();
-        if (_app is not null)
+        if (_node is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _node.DisposeAsync();
         }
         Broker.Dispose();
         try

@@ -7,6 +7,7 @@ using Siyu.Sinks.Pipeline;
 using Siyu.Sinks.Rows;
 using Siyu.Sinks.Sink;
 using Siyu.Sinks.Tests.ClickHouse;
+using Siyu.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Siyu.Sinks.Tests.Sink;
@@ -18,24 +19,13 @@ namespace Siyu.Sinks.Tests.Sink;
 [Collection(ChDbCollection.Name)]
 public sealed class DashboardTests(ChDbFixture fixture, ITestOutputHelper output)
 {
-    public const string DatasourceUid = "siyu-clickhouse";
-    private static readonly string[] Expected = ["live-campaign.json", "group-attribution.json", "private-domain-health.json", "pipeline.json"];
+    public const string DatasourceUid = DashboardFiles.DatasourceUid;
+    private static readonly string[] Expected = DashboardFiles.Names;
     private static readonly DateTimeOffset From = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset To = new(2026, 12, 31, 0, 0, 0, TimeSpan.Zero);
     private static Task<string>? s_database;
 
-    public static string DashboardsDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Siyu.slnx")))
-            {
-                return Path.Combine(dir.FullName, "dashboards");
-            }
-        }
-
-        throw new DirectoryNotFoundException("No Siyu.slnx above " + AppContext.BaseDirectory);
-    }
+    public static string DashboardsDirectory() => DashboardFiles.Directory();
 
     public static IEnumerable<object[]> Dashboards() => Expected.Select(d => new object[] { d });
 
@@ -155,30 +145,15 @@ public sealed class DashboardTests(ChDbFixture fixture, ITestOutputHelper output
 
     private sealed record RateRow(DateTimeOffset Time, string Label, double? PerSecond);
 
-    private static bool HasData(string jsonRow)
-    {
-        using var doc = JsonDocument.Parse(jsonRow);
-        return doc.RootElement.EnumerateObject().Any(p => p.Value.ValueKind switch
-        {
-            JsonValueKind.Null => false,
-            JsonValueKind.Number => p.Value.GetDouble() != 0,
-            JsonValueKind.String => p.Value.GetString() is { Length: > 0 } s && s != "0",
-            _ => true,
-        });
-    }
-
     private static string Truncate(string s) => s.Length <= 160 ? s : s[..160] + "…";
 
-    private static JsonNode Load(string file) =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(DashboardsDirectory(), file)))!;
+    private static JsonNode Load(string file) => DashboardFiles.Load(file);
 
-    private static IEnumerable<JsonNode> Panels(JsonNode dashboard) =>
-        dashboard["panels"]!.AsArray().Select(p => p!).Where(p => p["type"]!.GetValue<string>() != "row");
+    private static IEnumerable<JsonNode> Panels(JsonNode dashboard) => DashboardFiles.Panels(dashboard);
 
-    private static IEnumerable<(string Title, string Sql)> Queries(JsonNode dashboard) =>
-        Panels(dashboard).Select(p => (p["title"]!.GetValue<string>(), p["targets"]![0]!["rawSql"]!.GetValue<string>()))
-            .Concat(dashboard["templating"]!["list"]!.AsArray()
-                .Select(v => ("variable $" + v!["name"]!.GetValue<string>(), v["query"]!["rawSql"]!.GetValue<string>())));
+    private static IEnumerable<(string Title, string Sql)> Queries(JsonNode dashboard) => DashboardFiles.Queries(dashboard);
+
+    private static bool HasData(string jsonRow) => DashboardFiles.HasData(jsonRow);
 
     // One database with the scenario, written through the sinks, shared by the tests of this class.
     private Task<string> PopulatedDatabase() => LazyInitializer.EnsureInitialized(ref s_database, () => Populate(fixture));

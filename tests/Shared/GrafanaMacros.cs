@@ -2,7 +2,11 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Siyu.Sinks.Tests.Sink;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Xunit;
+
+namespace Siyu.Tests.Shared;
 
 /// <summary>
 /// Expands a panel's SQL the way Grafana and grafana-clickhouse-datasource v4 do before it reaches
@@ -126,4 +130,50 @@ public sealed partial class GrafanaMacros
 
     [GeneratedRegex(@"\bsiyu\.(?=\w)")]
     private static partial Regex SiyuPrefix();
+}
+
+/// <summary>The dashboards of dashboards/*.json and their queries, as the tests read them.</summary>
+public static class DashboardFiles
+{
+    public const string DatasourceUid = "siyu-clickhouse";
+
+    public static readonly string[] Names = ["live-campaign.json", "group-attribution.json", "private-domain-health.json", "pipeline.json"];
+
+    public static string Directory()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Siyu.slnx")))
+            {
+                return Path.Combine(dir.FullName, "dashboards");
+            }
+        }
+
+        throw new DirectoryNotFoundException("No Siyu.slnx above " + AppContext.BaseDirectory);
+    }
+
+    public static JsonNode Load(string file) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(Directory(), file)))!;
+
+    public static IEnumerable<JsonNode> Panels(JsonNode dashboard) =>
+        dashboard["panels"]!.AsArray().Select(p => p!).Where(p => p["type"]!.GetValue<string>() != "row");
+
+    /// <summary>Every panel's and every template variable's SQL, by title.</summary>
+    public static IEnumerable<(string Title, string Sql)> Queries(JsonNode dashboard) =>
+        Panels(dashboard).Select(p => (p["title"]!.GetValue<string>(), p["targets"]![0]!["rawSql"]!.GetValue<string>()))
+            .Concat(dashboard["templating"]!["list"]!.AsArray()
+                .Select(v => ("variable $" + v!["name"]!.GetValue<string>(), v["query"]!["rawSql"]!.GetValue<string>())));
+
+    /// <summary>A JSONEachRow row with at least one value that is not null, zero or empty.</summary>
+    public static bool HasData(string jsonRow)
+    {
+        using var doc = JsonDocument.Parse(jsonRow);
+        return doc.RootElement.EnumerateObject().Any(p => p.Value.ValueKind switch
+        {
+            JsonValueKind.Null => false,
+            JsonValueKind.Number => p.Value.GetDouble() != 0,
+            JsonValueKind.String => p.Value.GetString() is { Length: > 0 } s && s != "0",
+            _ => true,
+        });
+    }
 }
