@@ -83,8 +83,23 @@ public sealed class CustomerApiTests(NodeFixture node)
         Assert.NotNull(latest);
         Assert.Equal(25m, JsonNode.Parse(latest!)!["stats"]!["revenue"]!.GetValue<decimal>());
 
+        // ClickHouse holds the profile and both sales (written after the durable save).
+        var engine = Siyu.Sinks.ClickHouse.Embedded.ChDbEngine.Current!;
+        async Task<ulong> Count(string sql) => ulong.Parse((await engine.QueryAsync(sql, format: "TSV")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        // (The two orders may have reached two customers merged since: rows follow the survivor.)
+        var sales = "SELECT count() FROM siyu.attributed_sales AS s LEFT JOIN siyu.customer_survivors AS m ON m.customer_id = s.customer_id "
+            + $"WHERE s.event_id IN ('era-1', 'era-2') AND if(m.survivor_id = '', s.customer_id, m.survivor_id) = '{customerId}'";
+        var profiles = $"SELECT count() FROM siyu.profiles WHERE customer_id = '{customerId}'";
+        Assert.Equal(2UL, await NodeFixture.Eventually(() => Count(sales), n => n == 2));
+        Assert.NotEqual(0UL, await NodeFixture.Eventually(() => Count(profiles), n => n > 0));
+
         var delete = await node.Http.DeleteAsync($"/v1/customers/{customerId}");
         Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+        // ...and after the erasure no row names the customer; the sales stay, under an unlinked token.
+        Assert.Equal(0UL, await Count(profiles));
+        Assert.Equal(0UL, await Count(sales));
+        Assert.Equal(0UL, await Count("SELECT count() FROM siyu.attributed_sales WHERE event_id IN ('era-1', 'era-2') AND startsWith(customer_id, 'c')"));
+        Assert.Equal(25m, decimal.Parse((await engine.QueryAsync("SELECT sum(amount) FROM siyu.attributed_sales FINAL WHERE event_id IN ('era-1', 'era-2')", format: "TSV")).Trim(), System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(HttpStatusCode.NotFound, (await GetJson("/v1/customers/lookup?member_id=ERA-M1")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await GetJson("/v1/customers/lookup?openid=era-o1")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await GetJson($"/v1/customers/{customerId}")).Status);
