@@ -57,15 +57,22 @@ public sealed class PipelineMetricsTests(ChDbFixture fixture)
             Interval = TimeSpan.FromMilliseconds(100),
             Instance = "test-node",
         });
-        recorder.Start();
-        await Task.Delay(450);
-        await recorder.DisposeAsync(); // takes a last sample
-
         var p = new Dictionary<string, string> { ["label"] = ClickHouseParam.Of("pm_" + db) };
-        var snapshots = int.Parse((await fixture.Engine.QueryAsync(
+        async Task<int> Snapshots() => int.Parse((await fixture.Engine.QueryAsync(
             $"SELECT uniqExact(ts) FROM `{db}`.pipeline_metrics WHERE metric = 'siyu_sink_rows_total' AND labels['table'] = {{label:String}}",
             p, "TabSeparated")).Trim(), CultureInfo.InvariantCulture);
-        Assert.InRange(snapshots, 3, 10);
+        var running = System.Diagnostics.Stopwatch.StartNew();
+        recorder.Start();
+        // Until three samples are stored (no fixed sleep: a loaded machine is slower, not wrong).
+        while (await Snapshots() < 3 && running.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(50);
+        }
+        await recorder.DisposeAsync(); // takes a last sample
+
+        var snapshots = await Snapshots();
+        // One sample per interval (100 ms) while it ran, plus the first and the last.
+        Assert.InRange(snapshots, 3, (int)(running.Elapsed.TotalMilliseconds / 100) + 2);
         Assert.Equal("55", (await fixture.Engine.QueryAsync(
             $"SELECT max(value) FROM `{db}`.pipeline_metrics WHERE metric = 'siyu_sink_rows_total' AND labels['table'] = {{label:String}}",
             p, "TabSeparated")).Trim());
