@@ -51,10 +51,10 @@ public sealed record ProfileRow
 
     public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>1 for the row that records a PIPL erasure (see <see cref="Erased"/>).</summary>
+    /// <summary>
+    /// Always 0 from Siyu: an erasure deletes the customer's rows (<see cref="CustomerErasure"/>)
+    /// rather than adding a row that still names them. The column (001_tables.sql) stays for
+    /// rows written by other tools.
+    /// </summary>
     public byte IsDeleted { get; init; }
-
-    /// <summary>The row that removes an erased customer: a higher version flagged deleted.</summary>
-    public static ProfileRow Erased(string customerId, ulong version, DateTimeOffset at) =>
-        new() { CustomerId = customerId, Version = version, UpdatedAt = at, IsDeleted = 1 };
 }

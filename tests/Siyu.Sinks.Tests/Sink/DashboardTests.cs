@@ -174,7 +174,6 @@ public sealed class DashboardTests(ChDbFixture fixture, ITestOutputHelper output
             await sinks.Sales.WriteAllAsync(scenario.Sales);
             await sinks.Touches.WriteAllAsync(scenario.Touches);
             await sinks.Profiles.WriteAllAsync(scenario.Profiles);
-            await sinks.Profiles.WriteAsync(ProfileRow.Erased("c0007", 9, SalesScenario.Day.AddHours(4)));
         }
 
         await RecordPipelineMetrics(fixture.Engine, db);
