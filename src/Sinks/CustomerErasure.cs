@@ -64,15 +64,22 @@ public sealed class CustomerErasure
         var touches = await CountAsync("touches", q, cancellationToken).ConfigureAwait(false);
         var profiles = await CountAsync("profiles", q, cancellationToken).ConfigureAwait(false);
         // Mutations, waited for (mutations_sync): when this returns, the ids are gone from the parts.
-        foreach (var table in new[] { "attributed_sales", "touches" })
+        // A mutation rewrites every part that matches, so none runs where nothing matches.
+        foreach (var (table, rows) in new[] { ("attributed_sales", sales), ("touches", touches) })
+        {
+            if (rows > 0)
+            {
+                await _clickHouse.ExecuteAsync(
+                    $"ALTER TABLE {_db}.{table} UPDATE customer_id = {{token:String}} WHERE customer_id IN {{ids:Array(String)}} SETTINGS mutations_sync = 1",
+                    q, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        if (profiles > 0)
         {
             await _clickHouse.ExecuteAsync(
-                $"ALTER TABLE {_db}.{table} UPDATE customer_id = {{token:String}} WHERE customer_id IN {{ids:Array(String)}} SETTINGS mutations_sync = 1",
+                $"ALTER TABLE {_db}.profiles DELETE WHERE customer_id IN {{ids:Array(String)}} SETTINGS mutations_sync = 1",
                 q, cancellationToken).ConfigureAwait(false);
         }
-        await _clickHouse.ExecuteAsync(
-            $"ALTER TABLE {_db}.profiles DELETE WHERE customer_id IN {{ids:Array(String)}} SETTINGS mutations_sync = 1",
-            q, cancellationToken).ConfigureAwait(false);
         return new CustomerErasureResult(ids, sales, touches, profiles);
     }
 

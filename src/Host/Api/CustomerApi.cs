@@ -81,7 +81,7 @@ public static partial class CustomerApi
         return state is null ? Problem(404, "no such customer") : Results.Json(ProfileJson(state, rules));
     }
 
-    private static async Task<IResult> Erase(string customerId, ActorRegistry registry, SinkService sinks, CancellationToken ct)
+    private static async Task<IResult> Erase(string customerId, ActorRegistry registry, SinkService sinks, ILoggerFactory loggers, CancellationToken ct)
     {
         if (!CustomerIdFormat().IsMatch(customerId))
         {
@@ -90,7 +90,15 @@ public static partial class CustomerApi
         var erased = await registry.Get<CustomerRegion>().Ask<CustomerErased>(new EraseCustomer(customerId), TimeSpan.FromSeconds(30), ct);
         // Then the analytics rows (profiles deleted, sales and touches anonymized). Also for an id the
         // customers no longer know: a retry after a failure here still finishes the job.
-        await (await sinks.Ready).EraseCustomerAsync(customerId, ct);
+        try
+        {
+            await (await sinks.Ready).EraseCustomerAsync(customerId, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            loggers.CreateLogger(typeof(CustomerApi)).LogError(e, "Erasing the analytics rows of customer {CustomerId} failed", customerId);
+            return Problem(503, "the customer's ClickHouse rows could not be erased yet; repeat the DELETE");
+        }
         return erased.Found
             ? Results.Json(new JsonObject { ["customer_id"] = erased.CustomerId, ["erased"] = true })
             : Problem(404, "no such customer");
