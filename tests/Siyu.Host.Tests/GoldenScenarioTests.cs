@@ -254,6 +254,16 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
             $"SELECT group_id AS k, {metrics} FROM siyu.group_sales_minute WHERE store_id IN {stores} GROUP BY k");
         await Same(engine, "guide × payment", expected.By(s => Nonempty(s.Guide) is { } g ? $"{g}|{s.Payment}" : null),
             $"SELECT concat(guide_id, '|', payment) AS k, {metrics} FROM siyu.guide_sales_minute WHERE store_id IN {stores} GROUP BY k");
+        await Same(engine, "group × minute", expected.By(s => Nonempty(s.Group) is { } g ? $"{g}|{Minute(s.At)}" : null),
+            $"SELECT concat(group_id, '|', toString(minute)) AS k, {metrics} FROM siyu.group_sales_minute WHERE store_id IN {stores} GROUP BY k");
+        await Same(engine, "guide × minute", expected.By(s => Nonempty(s.Guide) is { } g ? $"{g}|{Minute(s.At)}" : null),
+            $"SELECT concat(guide_id, '|', toString(minute)) AS k, {metrics} FROM siyu.guide_sales_minute WHERE store_id IN {stores} GROUP BY k");
+
+        // Units per campaign sku (sell-through, top SKUs): the orders' items; refund rows name no items.
+        var units = (await engine.QueryRowsAsync<UnitsRow>(
+            $"SELECT concat(campaign_id, '|', sku) AS k, sum(units) AS units, sum(revenue) AS revenue FROM siyu.campaign_sku_minute WHERE campaign_id IN {campaigns} GROUP BY k ORDER BY k"))
+            .ToList();
+        Assert.Equal(expected.Units(), units);
 
         // By person: the merged customer is one buyer once queries follow the survivor.
         await Same(engine, "campaign by person", expected.By(s => Nonempty(s.Campaign), byPerson: true),
@@ -379,6 +389,8 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
     private sealed record RowCheck(string EventId, string Rule, string CampaignId, string CampaignType, string GroupId, string GuideId,
         string Payment, decimal Amount, bool InPrivateDomain, string StoreId, string Channel);
 
+    private sealed record UnitsRow(string K, long Units, decimal Revenue);
+
     private sealed record TotalsRow(string K, decimal Revenue, ulong Orders, ulong Buyers, ulong Refunds, decimal RefundAmount);
 
     private sealed record Totals(decimal Revenue, ulong Orders, ulong Buyers, ulong Refunds, decimal RefundAmount);
@@ -452,7 +464,7 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
                     // Reversed with the order's attribution and channel; the refund's own time and store.
                     var order = _orders[r.OrderId];
                     // A refund row names no payment method (the extension column is the order's payment).
-                    _sales.Add(order with { EventId = r.EventId, At = at, Store = r.StoreId!, Amount = -r.Amount, Payment = "", BuyerThen = Find(me) });
+                    _sales.Add(order with { EventId = r.EventId, At = at, Store = r.StoreId!, Amount = -r.Amount, Payment = "", BuyerThen = Find(me), Items = [] });
                     break;
                 case PageViewed:
                     break;
@@ -492,8 +504,19 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
             }
             var payment = o.Payment switch { Payment.Cash => "cash", Payment.Card => "card", Payment.WechatPay => "wechat_pay", _ => "wecom_collect" };
             return new Sale(o.EventId, at, o.Channel.ToString().ToLowerInvariant(), o.StoreId!, o.Amount, campaign,
-                campaign.Length == 0 ? "" : _campaigns[campaign].Type, rule, group, guide, inPrivateDomain, payment, Find(me), me);
+                campaign.Length == 0 ? "" : _campaigns[campaign].Type, rule, group, guide, inPrivateDomain, payment, Find(me), me)
+            {
+                Items = o.Items,
+            };
         }
+
+        public List<UnitsRow> Units() =>
+            _sales.Where(s => s.Campaign.Length > 0 && s.Amount >= 0)
+                .SelectMany(s => s.Items.Select(i => (Key: $"{s.Campaign}|{i.Sku}", i.Qty, Revenue: i.Qty * i.Price)))
+                .GroupBy(x => x.Key)
+                .Select(g => new UnitsRow(g.Key, g.Sum(x => (long)x.Qty), g.Sum(x => x.Revenue)))
+                .OrderBy(u => u.K, StringComparer.Ordinal)
+                .ToList();
 
         public List<RowCheck> Rows() =>
             _sales.OrderBy(s => s.EventId, StringComparer.Ordinal)
@@ -549,5 +572,8 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
     }
 
     private sealed record Sale(string EventId, DateTimeOffset At, string Channel, string Store, decimal Amount, string Campaign,
-        string CampaignType, string Rule, string Group, string Guide, bool InPrivateDomain, string Payment, string BuyerThen, string FirstId);
+        string CampaignType, string Rule, string Group, string Guide, bool InPrivateDomain, string Payment, string BuyerThen, string FirstId)
+    {
+        public IReadOnlyList<LineItem> Items { get; init; } = [];
+    }
 }
