@@ -10,6 +10,7 @@ var root = new RootCommand("Siyu: real-time private-domain customer pipeline (Ka
     ProduceCommand.Create(),
     BrokerCommand.Create(),
     BenchCommand.Create(),
+    SimulateCommand.Create(),
 };
 // The host handles SIGTERM/Ctrl+C itself and needs time to drain and commit, so the parser
 // must not kill the process two seconds after the signal.

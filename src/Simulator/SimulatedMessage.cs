@@ -22,6 +22,8 @@ public enum MessageKind
 /// One message for Kafka (or a JSON Lines file): topic, key and value bytes exactly as they are
 /// to be produced, plus what the simulator knows about it. <see cref="At"/> is when it is
 /// delivered on the simulated clock (local time of the chain); messages come in that order.
+/// <see cref="Late"/>: delivered after events that occurred later. <see cref="Sync"/>: part of
+/// the initial sync of WeCom contacts and groups that existed before the simulation (late too).
 /// </summary>
 public sealed record SimulatedMessage(
     string Topic,
@@ -31,4 +33,5 @@ public sealed record SimulatedMessage(
     MessageKind Kind,
     Channel? Channel,
     string? ExpectedReason = null,
-    bool Late = false);
+    bool Late = false,
+    bool Sync = false);

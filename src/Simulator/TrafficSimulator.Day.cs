@@ -33,7 +33,9 @@ public sealed partial class TrafficSimulator
             }
             if (p.Group is not null)
             {
-                Push(Sync(day, deliver + TimeSpan.FromMilliseconds(1), added + TimeSpan.FromDays(day.Uniform(0, 1)), p, WeComIds(p), new GroupJoined { GroupId = p.Group }));
+                // Groups come in a second pass after the contacts, as a WeCom export lists them:
+                // a person's two sync events are then not handled at the same moment.
+                Push(Sync(day, deliver + spread, added + TimeSpan.FromDays(day.Uniform(0, 1)), p, WeComIds(p), new GroupJoined { GroupId = p.Group }));
             }
             p.SeenInWeCom = true;
         }
@@ -43,7 +45,7 @@ public sealed partial class TrafficSimulator
     {
         var full = evt with { EventId = NextEventId(Channel.Group, p.Store), OccurredAt = Ms(occurred), Channel = Channel.Group, StoreId = p.Store.StoreId, Ids = ids };
         day.ValidEvents++;
-        return new SimulatedMessage(_topics.Input(Channel.Group), Key(Channel.Group, ids), Contracts.Json.EventWriter.ToUtf8Json(full), Ms(deliver), MessageKind.Event, Channel.Group, Late: true);
+        return new SimulatedMessage(_topics.Input(Channel.Group), Key(Channel.Group, ids), Contracts.Json.EventWriter.ToUtf8Json(full), Ms(deliver), MessageKind.Event, Channel.Group, Late: true, Sync: true);
     }
 
     private void PlanDay(int index)

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Siyu.Contracts.Events;
 using Siyu.Contracts.Validation;
-using Siyu.Host.Demo;
+using Siyu.Simulator;
 
 namespace Siyu.Host.Bench;
 
@@ -19,9 +19,11 @@ public static class ParseBenchmark
 
     public static (Result Baseline, Result Siyu, int Valid, int Invalid) Run(TimeSpan duration, int seed)
     {
-        var traffic = new DemoTraffic(seed);
-        var now = new DateTimeOffset(2026, 11, 23, 2, 0, 0, TimeSpan.Zero);
-        var messages = Enumerable.Range(0, 10_000).Select(_ => traffic.Next(now)).ToArray();
+        // The simulator's traffic (campaign definitions aside): the mix of types and sizes ingest sees.
+        var options = new SimulationOptions { Seed = seed, Stores = 40, Days = 2 };
+        var messages = TrafficSimulator.Generate(options).Where(m => m.Channel is not null)
+            .Take(10_000).Select(m => new Message(m.Value, m.Channel!.Value)).ToArray();
+        var now = options.DayStart(options.Days + 1);
         var parser = new EventParser(clock: new FixedClock(now));
         var valid = messages.Count(m => parser.Parse(m.Value, m.Channel).IsValid);
 
@@ -47,7 +49,7 @@ public static class ParseBenchmark
         }
     }
 
-    private static Result Measure(string name, DemoTraffic.Message[] messages, TimeSpan duration, Func<DemoTraffic.Message, bool> work)
+    private static Result Measure(string name, Message[] messages, TimeSpan duration, Func<Message, bool> work)
     {
         long count = 0;
         var sink = 0;
@@ -64,6 +66,8 @@ public static class ParseBenchmark
         GC.KeepAlive(sink);
         return new Result(name, count, clock.Elapsed);
     }
+
+    private sealed record Message(byte[] Value, Channel Channel);
 
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider
     {

@@ -1,43 +1,68 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Text.Json;
 using Confluent.Kafka;
 using Siyu.Contracts;
+using Siyu.Contracts.Validation;
 using Siyu.Host.Configuration;
 using Siyu.Host.Demo;
 using Siyu.Host.Node;
 using Siyu.Ingest;
 using Siyu.Ingest.Handlers;
 using Siyu.Kafka;
+using Siyu.Simulator;
+using Siyu.Sinks.ClickHouse.Embedded;
 using Spectre.Console;
 
 namespace Siyu.Host.Commands;
 
 /// <summary>
-/// `siyu demo`: the embedded stack (in-process Kafka), a Siyu node on it, and generated traffic,
-/// with a live board of what flows where. Stops on Ctrl+C or after --duration.
+/// `siyu demo`: the embedded stack (in-process Kafka and ClickHouse), a Siyu node on it, and a
+/// simulated Tuesday coupon day of a fruit chain (src/Simulator) played in a few minutes, with a
+/// live board. Stops on Ctrl+C or after --duration, then checks every produced message is
+/// accounted for (accepted by a customer or dead-lettered for the reason it was broken for).
 /// </summary>
 public static class DemoCommand
 {
+    private const int CustomersPerStore = 150;
+
+    /// <summary>Messages per customer for a single simulated day, the initial WeCom sync included (measured: ~1.5 in a week's first day).</summary>
+    private const double MessagesPerCustomerFirstDay = 1.9;
+
     public static Command Create()
     {
         var config = CommandSupport.ConfigOption();
-        var duration = new Option<int>("--duration") { Description = "Seconds to run (0 = until Ctrl+C)", DefaultValueFactory = _ => 0 };
-        var rate = new Option<int>("--rate") { Description = "Generated events per second", DefaultValueFactory = _ => 500 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the generated traffic", DefaultValueFactory = _ => 42 };
-        var command = new Command("demo", "Run Siyu on the embedded stack with generated traffic and a live board")
+        var duration = new Option<int>("--duration") { Description = "Seconds to run (0 = until Ctrl+C; the day then plays in about 2 minutes)", DefaultValueFactory = _ => 0 };
+        var rate = new Option<int>("--rate") { Description = "Simulated messages per second", DefaultValueFactory = _ => 250 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the simulated traffic", DefaultValueFactory = _ => 42 };
+        var stores = new Option<int>("--stores") { Description = "Stores to simulate (0 = as many as fit the duration at the rate)", DefaultValueFactory = _ => 0 };
+        var command = new Command("demo", "Run Siyu on the embedded stack with a simulated campaign day and a live board")
         {
-            config, duration, rate, seed,
+            config, duration, rate, seed, stores,
         };
         command.SetAction((parse, _) => CommandSupport.Guard(() =>
-            Run(parse.GetValue(config)?.FullName, parse.GetValue(duration), parse.GetValue(rate), parse.GetValue(seed))));
+            Run(parse.GetValue(config)?.FullName, parse.GetValue(duration), parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(stores))));
         return command;
     }
 
-    private static async Task<int> Run(string? configFile, int durationSeconds, int rate, int seed)
+    private static async Task<int> Run(string? configFile, int durationSeconds, int rate, int seed, int storeCount)
     {
+        var problems = new List<string>();
         if (rate is < 1 or > 200_000)
         {
-            throw new SettingsException([$"--rate must be between 1 and 200000 (got {rate})"]);
+            problems.Add($"--rate must be between 1 and 200000 (got {rate})");
+        }
+        if (durationSeconds < 0)
+        {
+            problems.Add($"--duration must be 0 (until Ctrl+C) or more (got {durationSeconds})");
+        }
+        if (storeCount is < 0 or > 10_000)
+        {
+            problems.Add($"--stores must be between 0 (automatic) and 10000 (got {storeCount})");
+        }
+        if (problems.Count > 0)
+        {
+            throw new SettingsException(problems);
         }
         // The embedded broker forgets everything on exit, so the journal starts empty too.
         var workDir = Directory.CreateTempSubdirectory("siyu-demo-");
@@ -49,13 +74,31 @@ public static class DemoCommand
             ["Journal:ConnectionString"] = $"Data Source={Path.Combine(workDir.FullName, "journal.db")}",
             // The embedded broker waits a session timeout on every rejoin: keep it short here.
             ["Kafka:SessionTimeoutMs"] = "6000",
+            // A refund whose order never comes is dead-lettered within the demo's minute.
+            ["Customers:RefundGraceSeconds"] = "5",
             // The board is the demo's output; only warnings and errors are logged over it.
             ["Logging:LogLevel:Default"] = "Warning",
         });
         var settings = SettingsLoader.Load(configuration, embedded: true);
         var topics = new Topics(settings.Kafka.TopicPrefix);
 
-        AnsiConsole.MarkupLine("[bold]Siyu demo[/]: starting the embedded stack...");
+        // The day: the latest coupon day (Tuesday) in China up to today, so the live campaign API
+        // finds it and no event lies further ahead than the parser allows.
+        var today = DateOnly.FromDateTime(DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).DateTime);
+        var day = today.AddDays(-(((int)today.DayOfWeek - (int)DayOfWeek.Tuesday + 7) % 7));
+        var playSeconds = durationSeconds > 0 ? Math.Max(10, durationSeconds * 0.75) : 120;
+        var stores = storeCount > 0 ? storeCount : (int)Math.Clamp(Math.Ceiling(rate * playSeconds / MessagesPerCustomerFirstDay / CustomersPerStore), 1, 400);
+        var sim = new TrafficSimulator(new SimulationOptions
+        {
+            Seed = seed, Stores = stores, CustomersPerStore = CustomersPerStore, Start = day, Days = 1, TopicPrefix = topics.Prefix,
+        });
+        var examples = Examples(sim, settings.Api.Urls, day);
+        var messages = sim.Messages().ToList();
+        var campaigns = sim.Campaigns.ToDictionary(c => c.CampaignId);
+        var inputs = messages.Count(m => m.Kind != MessageKind.Campaign);
+        var title = $"Siyu live demo: a fruit chain's {day:dddd yyyy-MM-dd} group coupon day (国民水果节), {stores} stores, {sim.Population.People.Count:N0} customers, {messages.Count:N0} messages at {rate}/s";
+
+        AnsiConsole.MarkupLine("[bold]Siyu demo[/]: starting the embedded stack (Kafka, ClickHouse, SQLite journal)...");
         using var broker = EmbeddedKafka.Start(new EmbeddedKafkaOptions { DefaultPartitions = settings.Kafka.EmbeddedPartitions });
         foreach (var topic in topics.All)
         {
@@ -64,68 +107,148 @@ public static class DemoCommand
         await using var app = SiyuNode.Build(settings, configuration, new SiyuNode.Options(broker.BootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning));
         await app.StartAsync();
         var recorder = app.Services.GetRequiredService<TallyingEventHandler>();
+        await app.Services.GetRequiredService<SinkService>().Ready; // ClickHouse is open from here on
+        var queries = new DemoQueries(ChDbEngine.Current ?? throw new InvalidOperationException("the demo runs on embedded ClickHouse"));
         var stopping = app.Lifetime.ApplicationStopping;
 
-        AnsiConsole.MarkupLine($"  Kafka (embedded)  [cyan]{broker.BootstrapServers}[/]  topics {string.Join(", ", topics.Inputs)} -> {topics.DeadLetter}");
-        AnsiConsole.MarkupLine($"  HTTP              [cyan]{settings.Api.Urls}[/]  (/health, /metrics)");
-        AnsiConsole.MarkupLine($"  Traffic           {rate} events/s, seed {seed}, ~2% malformed on purpose");
-        AnsiConsole.MarkupLine(durationSeconds > 0 ? $"  Running for {durationSeconds}s; Ctrl+C stops earlier." : "  Ctrl+C stops.");
+        AnsiConsole.MarkupLine($"  Kafka (embedded)  [cyan]{broker.BootstrapServers}[/]  topics {string.Join(", ", topics.All)}");
+        AnsiConsole.MarkupLine($"  HTTP API          [cyan]{Markup.Escape(settings.Api.Urls)}[/]  (/v1/customers/lookup, /v1/campaigns/{{id}}/live, /health, /metrics)");
+        AnsiConsole.MarkupLine($"  Traffic           {Markup.Escape(title)}; seed {seed}");
+        foreach (var line in examples)
+        {
+            AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(line)}[/]");
+        }
+        AnsiConsole.MarkupLine(durationSeconds > 0 ? $"  Running for {durationSeconds}s; Ctrl+C stops earlier." : "  Ctrl+C stops (the API stays up after the day is played).");
 
-        using var deadLetters = new DeadLetterWatcher(broker.BootstrapServers, topics.DeadLetter);
+        using var deadLetters = new TopicTally(broker.BootstrapServers, topics.DeadLetter, v => DeadLetterPublisher.Read(v).Reason);
+        using var changes = new TopicTally(broker.BootstrapServers, topics.ProfileChanges, ChangeKind);
         using var producer = KafkaClients.Producer(settings.Kafka, broker.BootstrapServers);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         if (durationSeconds > 0)
         {
             stop.CancelAfter(TimeSpan.FromSeconds(durationSeconds));
         }
+
         var produced = 0L;
-        var traffic = new DemoTraffic(seed);
+        var lastAt = default(DateTimeOffset?);
+        var traffic = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        var intended = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
         var generator = Task.Run(async () =>
         {
-            var clock = Stopwatch.StartNew();
-            while (!stop.IsCancellationRequested)
+            try
             {
-                var due = (long)(clock.Elapsed.TotalSeconds * rate);
-                for (; produced < due && !stop.IsCancellationRequested; produced++)
+                await foreach (var m in messages.PacedAsync(rate, stop.Token))
                 {
-                    var m = traffic.Next(DateTimeOffset.UtcNow);
-                    producer.Produce(topics.Input(m.Channel), new Message<byte[]?, byte[]> { Key = m.Key, Value = m.Value });
+                    producer.Produce(m.Topic, new Message<byte[]?, byte[]> { Key = m.Key, Value = m.Value });
+                    lastAt = m.At;
+                    traffic.AddOrUpdate(KindOf(m), 1, (_, n) => n + 1);
+                    if (m.ExpectedReason is { } reason)
+                    {
+                        intended.AddOrUpdate(reason, 1, (_, n) => n + 1);
+                    }
+                    if (m.Kind != MessageKind.Campaign)
+                    {
+                        // Input messages only: campaign definitions go to the campaign feed, not to ingest.
+                        Interlocked.Increment(ref produced);
+                    }
                 }
-                await Task.Delay(20, CancellationToken.None);
+            }
+            catch (OperationCanceledException)
+            {
             }
             producer.Flush(TimeSpan.FromSeconds(10));
         });
 
-        var started = Stopwatch.StartNew();
-        if (AnsiConsole.Profile.Capabilities.Interactive)
+        // ClickHouse is read every 2 s in the background; the board shows the latest read.
+        var sales = SalesSnapshot.Empty;
+        string? salesError = null;
+        using var boardStop = new CancellationTokenSource();
+        var reader = Task.Run(async () =>
         {
-            await AnsiConsole.Live(Board(recorder, deadLetters, Interlocked.Read(ref produced), started.Elapsed)).StartAsync(async ctx =>
+            while (!boardStop.IsCancellationRequested)
             {
-                while (!generator.IsCompleted)
+                try
                 {
-                    ctx.UpdateTarget(Board(recorder, deadLetters, Interlocked.Read(ref produced), started.Elapsed));
-                    await Task.WhenAny(generator, Task.Delay(500));
+                    sales = await queries.ReadAsync(boardStop.Token);
+                    salesError = null;
                 }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    salesError = "ClickHouse read failed: " + e.Message;
+                }
+                try
+                {
+                    await Task.Delay(2000, boardStop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        });
+
+        var started = Stopwatch.StartNew();
+        var rates = new RateMeter();
+        BoardState State(string? note = null)
+        {
+            var (p, a) = (Interlocked.Read(ref produced), recorder.Accepted);
+            var (pRate, aRate) = rates.Sample(started.Elapsed, p, a);
+            return new BoardState(title, lastAt, p, inputs, pRate, a, aRate, ConsumerLag(), started.Elapsed,
+                traffic, deadLetters.ByLabel, changes.ByLabel, sales, campaigns, examples, note ?? salesError);
+        }
+
+        // Runs until --duration or Ctrl+C; without --duration the API stays up after the day.
+        var interactive = AnsiConsole.Profile.Capabilities.Interactive;
+        if (!interactive)
+        {
+            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+        }
+        var running = Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        if (interactive)
+        {
+            await AnsiConsole.Live(DemoBoard.Render(State())).StartAsync(async ctx =>
+            {
+                while (!running.IsCompleted && !(durationSeconds == 0 && generator.IsCompleted && Settled()))
+                {
+                    ctx.UpdateTarget(DemoBoard.Render(State()));
+                    await Task.WhenAny(running, Task.Delay(500));
+                }
+                ctx.UpdateTarget(DemoBoard.Render(State()));
             });
+            if (!running.IsCompleted)
+            {
+                AnsiConsole.MarkupLine("[green]The day is played.[/] The API keeps answering; Ctrl+C stops.");
+                await running;
+            }
         }
         else
         {
-            while (!generator.IsCompleted)
+            var next = TimeSpan.FromSeconds(10);
+            while (!running.IsCompleted)
             {
-                await Task.WhenAny(generator, Task.Delay(2000));
-                Console.WriteLine($"[{started.Elapsed:mm\\:ss}] produced {Interlocked.Read(ref produced)}, accepted {recorder.Accepted}, dead-lettered {deadLetters.Total}");
+                await Task.WhenAny(running, Task.Delay(1000));
+                if (started.Elapsed >= next)
+                {
+                    next += TimeSpan.FromSeconds(10);
+                    AnsiConsole.Write(DemoBoard.Render(State()));
+                    AnsiConsole.WriteLine();
+                }
             }
         }
         await generator;
 
-        // Let the last events through before stopping so the summary adds up.
+        bool Settled() => recorder.Accepted + deadLetters.Total >= Interlocked.Read(ref produced);
+        // Let the last events through (refunds wait 5 s for their orders) so the check adds up.
         var settle = Stopwatch.StartNew();
-        while (recorder.Accepted + deadLetters.Total < produced && settle.Elapsed < TimeSpan.FromSeconds(15))
+        while (!Settled() && settle.Elapsed < TimeSpan.FromSeconds(30))
         {
-            await Task.Delay(100);
+            await Task.Delay(200);
         }
+        await Task.Delay(2500); // one more ClickHouse read for the final board
+        await boardStop.CancelAsync();
+        await reader;
         await app.StopAsync();
-        AnsiConsole.Write(Board(recorder, deadLetters, produced, started.Elapsed));
+        AnsiConsole.Write(DemoBoard.Render(State("final")));
+        AnsiConsole.WriteLine();
         try
         {
             workDir.Delete(recursive: true);
@@ -133,32 +256,88 @@ public static class DemoCommand
         catch (IOException)
         {
         }
-        var accounted = recorder.Accepted + deadLetters.Total;
-        AnsiConsole.MarkupLine(accounted == produced
-            ? $"[green]All {produced} events accounted for[/]: {recorder.Accepted} accepted + {deadLetters.Total} dead-lettered."
-            : $"[yellow]{produced} produced, {accounted} accounted for[/] (the rest were still in flight at stop; they are redelivered on restart).");
-        return ProcessExit.After(0);
+        return ProcessExit.After(Account(Interlocked.Read(ref produced), recorder.Accepted, deadLetters, intended));
     }
 
-    private static Table Board(TallyingEventHandler recorder, DeadLetterWatcher deadLetters, long produced, TimeSpan elapsed)
+    /// <summary>Every produced message must be accepted or dead-lettered, and each broken one for the reason it was broken for.</summary>
+    private static int Account(long produced, long accepted, TopicTally deadLetters, IReadOnlyDictionary<string, long> intended)
     {
-        var rate = elapsed.TotalSeconds > 0 ? recorder.Accepted / elapsed.TotalSeconds : 0;
-        var table = new Table().Border(TableBorder.Rounded)
-            .Title($"Siyu demo  {elapsed:mm\\:ss}  produced {produced:N0}  accepted {recorder.Accepted:N0} ({rate:N0}/s)  dead-lettered {deadLetters.Total:N0}")
-            .AddColumn("accepted: channel/type").AddColumn(new TableColumn("events").RightAligned())
-            .AddColumn("dead letters: reason").AddColumn(new TableColumn("count").RightAligned());
-        var types = recorder.ByType.OrderByDescending(kv => kv.Value).ToList();
-        var reasons = deadLetters.ByReason.OrderByDescending(kv => kv.Value).ToList();
-        for (var i = 0; i < Math.Max(types.Count, reasons.Count); i++)
+        var accounted = accepted + deadLetters.Total;
+        var reasonsMatch = intended.Count == deadLetters.ByLabel.Count
+            && intended.All(kv => deadLetters.ByLabel.GetValueOrDefault(kv.Key) == kv.Value);
+        if (accounted == produced && reasonsMatch)
         {
-            table.AddRow(
-                i < types.Count ? Markup.Escape(types[i].Key) : "", i < types.Count ? types[i].Value.ToString("N0") : "",
-                i < reasons.Count ? Markup.Escape(reasons[i].Key) : "", i < reasons.Count ? reasons[i].Value.ToString("N0") : "");
+            AnsiConsole.MarkupLine($"[green]All {produced:N0} messages accounted for[/]: {accepted:N0} accepted by customers (duplicates included, counted once in the totals) + {deadLetters.Total:N0} dead-lettered, each for the reason it was broken for.");
+            return 0;
         }
-        if (deadLetters.Last is { } last)
+        AnsiConsole.MarkupLine($"[yellow]{produced:N0} produced, {accounted:N0} accounted for[/] ({accepted:N0} accepted + {deadLetters.Total:N0} dead-lettered); the rest were still in flight at stop and are redelivered on restart.");
+        foreach (var reason in intended.Keys.Union(deadLetters.ByLabel.Keys).Order(StringComparer.Ordinal))
         {
-            table.Caption($"last dead letter: {Markup.Escape(last.Reason)}: {Markup.Escape(last.Error)}");
+            AnsiConsole.MarkupLine($"  {Markup.Escape(reason)}: broken on purpose {intended.GetValueOrDefault(reason)}, dead-lettered {deadLetters.ByLabel.GetValueOrDefault(reason)}");
         }
-        return table;
+        return accounted == produced ? 0 : 3;
+    }
+
+    private static string KindOf(SimulatedMessage m) => m.Kind switch
+    {
+        MessageKind.Invalid when m.ExpectedReason is RejectReason.RefundUnmatched or RejectReason.NoUsableIds => "broken: refused by the customer",
+        MessageKind.Invalid => "broken: refused by the parser",
+        MessageKind.Duplicate => "duplicate (same event_id)",
+        MessageKind.Campaign => "campaign definition",
+        _ when m.Sync => "event: WeCom contact/group synced at start",
+        _ when m.Late => "event, delivered late",
+        _ => "event",
+    };
+
+    private static string? ChangeKind(byte[] value)
+    {
+        using var doc = JsonDocument.Parse(value);
+        return doc.RootElement.TryGetProperty("change", out var c) ? c.GetString() : null;
+    }
+
+    private static long ConsumerLag()
+    {
+        long lag = 0;
+        foreach (var labels in IngestMetrics.ConsumerLag.GetAllLabelValues())
+        {
+            lag += Math.Max(0, (long)IngestMetrics.ConsumerLag.WithLabels(labels).Value);
+        }
+        return lag;
+    }
+
+    /// <summary>curl lines with ids the simulation really uses: a member already in a group, one who is not yet, and a flash sale.</summary>
+    private static List<string> Examples(TrafficSimulator sim, string urls, DateOnly day)
+    {
+        var api = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
+        var people = sim.Population.People;
+        var member = people.FirstOrDefault(p => p.ContactLinkedToMember && p.Group is not null && p.Tier == Tier.High) ?? people[0];
+        var outsider = people.FirstOrDefault(p => !p.InPrivateDomain && p.Tier == Tier.High) ?? people[^1];
+        var from = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.FromHours(8)).UtcDateTime;
+        var flash = $"FLASH-{day:yyyyMMdd}-{sim.Population.Stores[0].StoreId}";
+        return
+        [
+            $"curl '{api}/v1/customers/lookup?member_id={member.MemberId}'     # in group {member.Group}",
+            $"curl '{api}/v1/customers/lookup?phone={member.Phone}'        # the same customer by phone (hashed on arrival)",
+            $"curl '{api}/v1/customers/lookup?member_id={outsider.MemberId}'     # not in a group yet: the POS prompt says invite",
+            $"curl '{api}/v1/campaigns/{flash}/live?from={from:yyyy-MM-ddTHH:mm:ssZ}&to={from.AddDays(1):yyyy-MM-ddTHH:mm:ssZ}'",
+        ];
+    }
+
+    /// <summary>Rates over the last few seconds rather than since start, so the board shows the current pace.</summary>
+    private sealed class RateMeter
+    {
+        private readonly Queue<(TimeSpan At, long Produced, long Accepted)> _samples = new();
+
+        public (double Produced, double Accepted) Sample(TimeSpan at, long produced, long accepted)
+        {
+            _samples.Enqueue((at, produced, accepted));
+            while (_samples.Count > 2 && at - _samples.Peek().At > TimeSpan.FromSeconds(3))
+            {
+                _samples.Dequeue();
+            }
+            var first = _samples.Peek();
+            var seconds = (at - first.At).TotalSeconds;
+            return seconds <= 0 ? (0, 0) : ((produced - first.Produced) / seconds, (accepted - first.Accepted) / seconds);
+        }
     }
 }
