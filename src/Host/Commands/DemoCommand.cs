@@ -33,7 +33,7 @@ public static class DemoCommand
     {
         var config = CommandSupport.ConfigOption();
         var duration = new Option<int>("--duration") { Description = "Seconds to run (0 = until Ctrl+C; the day then plays in about 2 minutes)", DefaultValueFactory = _ => 0 };
-        var rate = new Option<int>("--rate") { Description = "Simulated messages per second", DefaultValueFactory = _ => 250 };
+        var rate = new Option<int>("--rate") { Description = "Simulated messages per second", DefaultValueFactory = _ => 100 };
         var seed = new Option<int>("--seed") { Description = "Seed of the simulated traffic", DefaultValueFactory = _ => 42 };
         var stores = new Option<int>("--stores") { Description = "Stores to simulate (0 = as many as fit the duration at the rate)", DefaultValueFactory = _ => 0 };
         var command = new Command("demo", "Run Siyu on the embedded stack with a simulated campaign day and a live board")
@@ -74,6 +74,9 @@ public static class DemoCommand
             ["Journal:ConnectionString"] = $"Data Source={Path.Combine(workDir.FullName, "journal.db")}",
             // The embedded broker waits a session timeout on every rejoin: keep it short here.
             ["Kafka:SessionTimeoutMs"] = "6000",
+            // Enough for the demo's rate (rate x flush interval is what ingest needs); a deeper queue
+            // on a busy machine only makes asks wait past their timeout and be retried.
+            ["Kafka:MaxInFlight"] = "1000",
             // A refund whose order never comes is dead-lettered within the demo's minute.
             ["Customers:RefundGraceSeconds"] = "5",
             // The board is the demo's output; only warnings and errors are logged over it.
