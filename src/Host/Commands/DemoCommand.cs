@@ -95,11 +95,13 @@ public static class DemoCommand
         {
             Seed = seed, Stores = stores, CustomersPerStore = CustomersPerStore, Start = day, Days = 1, TopicPrefix = topics.Prefix,
         });
-        var examples = Examples(sim, settings.Api.Urls, day);
+        // Before the day is generated: someone synced at the start as a group member with the member id.
+        var member = sim.Population.People.FirstOrDefault(p => p.ContactLinkedToMember && p.Group is not null && p.Tier == Tier.High) ?? sim.Population.People[0];
         var messages = sim.Messages().ToList();
+        var examples = Examples(sim, member, messages, settings.Api.Urls, day);
         var campaigns = sim.Campaigns.ToDictionary(c => c.CampaignId);
         var inputs = messages.Count(m => m.Kind != MessageKind.Campaign);
-        var title = $"Siyu live demo: a fruit chain's {day:dddd yyyy-MM-dd} group coupon day (国民水果节), {stores} stores, {sim.Population.People.Count:N0} customers, {messages.Count:N0} messages at {rate}/s";
+        var title = $"Siyu live demo: a fruit chain's {day:dddd yyyy-MM-dd} group coupon day (国民水果节), {stores} stores, {sim.Population.People.Count:N0} customers, {inputs:N0} events and {messages.Count - inputs} campaigns at {rate}/s";
 
         AnsiConsole.MarkupLine("[bold]Siyu demo[/]: starting the embedded stack (Kafka, ClickHouse, SQLite journal)...");
         using var broker = EmbeddedKafka.Start(new EmbeddedKafkaOptions { DefaultPartitions = settings.Kafka.EmbeddedPartitions });
@@ -262,7 +264,7 @@ public static class DemoCommand
         return ProcessExit.After(Account(Interlocked.Read(ref produced), recorder.Accepted, deadLetters, intended));
     }
 
-    /// <summary>Every produced message must be accepted or dead-lettered, and each broken one for the reason it was broken for.</summary>
+    /// <summary>Every produced message must be accepted or dead-lettered, and each broken one for the reason it was broken for; exit 3 otherwise.</summary>
     private static int Account(long produced, long accepted, TopicTally deadLetters, IReadOnlyDictionary<string, long> intended)
     {
         var accounted = accepted + deadLetters.Total;
@@ -273,12 +275,14 @@ public static class DemoCommand
             AnsiConsole.MarkupLine($"[green]All {produced:N0} messages accounted for[/]: {accepted:N0} accepted by customers (duplicates included, counted once in the totals) + {deadLetters.Total:N0} dead-lettered, each for the reason it was broken for.");
             return 0;
         }
-        AnsiConsole.MarkupLine($"[yellow]{produced:N0} produced, {accounted:N0} accounted for[/] ({accepted:N0} accepted + {deadLetters.Total:N0} dead-lettered); the rest were still in flight at stop and are redelivered on restart.");
+        AnsiConsole.MarkupLine(accounted == produced
+            ? $"[red]All {produced:N0} messages accounted for, but not every dead letter has the reason its message was broken for:[/]"
+            : $"[yellow]{produced:N0} produced, {accounted:N0} accounted for[/] ({accepted:N0} accepted + {deadLetters.Total:N0} dead-lettered); the rest were still in flight at stop and are redelivered on restart.");
         foreach (var reason in intended.Keys.Union(deadLetters.ByLabel.Keys).Order(StringComparer.Ordinal))
         {
             AnsiConsole.MarkupLine($"  {Markup.Escape(reason)}: broken on purpose {intended.GetValueOrDefault(reason)}, dead-lettered {deadLetters.ByLabel.GetValueOrDefault(reason)}");
         }
-        return accounted == produced ? 0 : 3;
+        return 3;
     }
 
     private static string KindOf(SimulatedMessage m) => m.Kind switch
@@ -309,12 +313,16 @@ public static class DemoCommand
     }
 
     /// <summary>curl lines with ids the simulation really uses: a member already in a group, one who is not yet, and a flash sale.</summary>
-    private static List<string> Examples(TrafficSimulator sim, string urls, DateOnly day)
+    private static List<string> Examples(TrafficSimulator sim, Person member, IReadOnlyList<SimulatedMessage> messages, string urls, DateOnly day)
     {
         var api = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
         var people = sim.Population.People;
-        var member = people.FirstOrDefault(p => p.ContactLinkedToMember && p.Group is not null && p.Tier == Tier.High) ?? people[0];
-        var outsider = people.FirstOrDefault(p => !p.InPrivateDomain && p.Tier == Tier.High) ?? people[^1];
+        // The first store customer who is in no group all day (POS messages are keyed by member id).
+        var byMember = people.ToDictionary(p => p.MemberId);
+        var outsider = messages
+            .Where(m => m.Kind == MessageKind.Event && m.Channel == Contracts.Events.Channel.Pos && m.Key is not null)
+            .Select(m => byMember.GetValueOrDefault(System.Text.Encoding.UTF8.GetString(m.Key!)))
+            .FirstOrDefault(p => p is { InPrivateDomain: false }) ?? people[^1];
         var from = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.FromHours(8)).UtcDateTime;
         var flash = $"FLASH-{day:yyyyMMdd}-{sim.Population.Stores[0].StoreId}";
         return

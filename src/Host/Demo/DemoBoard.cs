@@ -87,7 +87,10 @@ public static class DemoBoard
             t.AddRow($"[bold]all {Markup.Escape(g.Key.CampaignType)}[/]", Markup.Escape(g.Key.Rule), g.Sum(c => (long)c.Orders).ToString("N0", CultureInfo.InvariantCulture),
                 g.Sum(c => c.Total).ToString("N0", CultureInfo.InvariantCulture), "");
         }
-        foreach (var c in sales.ByCampaign.GroupBy(c => c.CampaignId).OrderByDescending(g => g.Sum(c => c.Total)).ThenBy(g => g.Key, StringComparer.Ordinal).Take(4))
+        // The top three by revenue, and the best-selling flash sales with their sell-through.
+        var ranked = sales.ByCampaign.GroupBy(c => c.CampaignId).OrderByDescending(g => g.Sum(c => c.Total)).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
+        var shown = ranked.Take(3).Concat(ranked.Skip(3).Where(g => campaigns.GetValueOrDefault(g.Key) is { Stock: not null }).Take(2));
+        foreach (var c in shown)
         {
             var def = campaigns.GetValueOrDefault(c.Key);
             var sold = def is { Stock: { } stock } ? $"{units[c.Key].Where(u => def.HasSku(u.Sku)).Sum(u => u.Units)}/{stock}" : "";
