@@ -327,9 +327,9 @@ public static class DemoCommand
         var flash = $"FLASH-{day:yyyyMMdd}-{sim.Population.Stores[0].StoreId}";
         return
         [
-            $"curl '{api}/v1/customers/lookup?member_id={member.MemberId}'     # in group {member.Group}",
-            $"curl '{api}/v1/customers/lookup?phone={member.Phone}'        # the same customer by phone (hashed on arrival)",
-            $"curl '{api}/v1/customers/lookup?member_id={outsider.MemberId}'     # not in a group yet: the POS prompt says invite",
+            $"curl '{api}/v1/customers/lookup?member_id={member.MemberId}'     # in group {member.Group}, a contact of guide {member.Guide}",
+            $"curl '{api}/v1/customers/lookup?member_id={outsider.MemberId}'     # in no group: the POS prompt says invite",
+            $"curl '{api}/v1/customers/lookup?phone={outsider.Phone}'        # the same customer by phone (hashed on arrival)",
             $"curl '{api}/v1/campaigns/{flash}/live?from={from:yyyy-MM-ddTHH:mm:ssZ}&to={from.AddDays(1):yyyy-MM-ddTHH:mm:ssZ}'",
         ];
     }

@@ -79,7 +79,7 @@ public static class DemoBoard
 
     private static Table CampaignTable(SalesSnapshot sales, IReadOnlyDictionary<string, Campaign> campaigns)
     {
-        var t = NewTable("campaign revenue by rule", "campaign", "rule", "orders", "revenue ¥", "sold/stock");
+        var t = NewTable("campaign revenue by rule", "campaign", "rule", "orders", "revenue ¥", "units/stock");
         var units = sales.Units.ToLookup(u => u.CampaignId);
         // Totals per campaign type and rule first (the coupon day, solitaires, flash sales), then the top campaigns.
         foreach (var g in sales.ByCampaign.GroupBy(c => (c.CampaignType, c.Rule)).OrderByDescending(g => g.Sum(c => c.Total)))
