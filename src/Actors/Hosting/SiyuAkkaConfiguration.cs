@@ -76,17 +76,30 @@ public static class SiyuAkkaConfiguration
             });
         }
         builder.AddSetup(new DataOptionsSetup(data));
+        builder.AddSetup(new GroupCommitSetup(data));
         // Akka.Persistence.Sql.Hosting is not on the package mirror, so the plugins are chosen in
         // HOCON with the library's own defaults as fallback.
+        // Reads: on SQLite the library's default isolation (unspecified) makes Microsoft.Data.Sqlite
+        // open every read transaction with BEGIN IMMEDIATE, i.e. take the write lock, so recoveries
+        // queue behind writes. read-uncommitted opens a deferred transaction instead; without shared
+        // cache SQLite still shows only committed rows (WAL snapshot), so nothing unsaved is read.
+        // Cloning the connection (and its mapping schema) per call is the library's workaround for
+        // providers that are not thread-safe; it allocates per call and is not needed here.
+        // Measured with `siyu bench` (docs/benchmarks.md).
+        var reads = journal.Provider == "sqlite" ? "read-isolation-level = read-uncommitted, use-clone-connection = false" : "";
         builder.AddHocon($$"""
             akka.persistence {
               journal {
                 plugin = "akka.persistence.journal.sql"
-                sql { provider-name = "{{provider}}", auto-initialize = true }
+                sql { provider-name = "{{provider}}", auto-initialize = true, {{reads}} }
               }
               snapshot-store {
                 plugin = "akka.persistence.snapshot-store.sql"
-                sql { provider-name = "{{provider}}", auto-initialize = true }
+                sql {
+                  provider-name = "{{provider}}", auto-initialize = true, {{reads}}
+                  # Saves of all customers in one transaction per batch: GroupCommitSnapshotStore.
+                  class = "{{typeof(GroupCommitSnapshotStore).AssemblyQualifiedName}}"
+                }
               }
             }
             """, HoconAddMode.Prepend);

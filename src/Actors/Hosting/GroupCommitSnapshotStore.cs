@@ -1,0 +1,196 @@
+using System.Data;
+using System.Data.Common;
+using System.Threading.Channels;
+using Akka.Persistence;
+using Akka.Persistence.Sql.Snapshot;
+using LinqToDB;
+using LinqToDB.Data;
+
+namespace Siyu.Actors.Hosting;
+
+/// <summary>
+/// Akka.Persistence.Sql's snapshot store with saves committed across customers (group commit).
+///
+/// Why: every customer saves its whole state once per flush, and with events spread over many
+/// customers nearly every event causes its own save. The library writes each save in its own
+/// transaction, and on SQLite (whose ADO.NET "async" calls run synchronously) inside the one
+/// snapshot-store actor, so saves run one at a time and every recovery waits behind them.
+///
+/// Here <see cref="SaveAsync"/> only queues the row; one writer thread writes everything queued
+/// (up to <see cref="MaxBatch"/> rows) in one transaction and only then completes each save, so a
+/// customer still gets SaveSnapshotSuccess (and acknowledges its events) only once its row is
+/// committed. The rows are the library's own (its table mapping, its serializer), so loads,
+/// recovery and deletes stay the library's. Deletes wait for the saves queued before them.
+/// </summary>
+public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
+{
+    private const int MaxBatch = 2_000;
+
+    private abstract record Item;
+
+    private sealed record Row(string PersistenceId, long SequenceNr, long CreatedTicks, byte[] Payload, string Manifest, int SerializerId) : Item
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Completes once every row queued before it is committed (or failed).</summary>
+    private sealed record Barrier : Item
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private readonly Channel<Item> _queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly DataOptions _data;
+    private readonly string _upsert;
+    private readonly Task _writer;
+
+    public GroupCommitSnapshotStore(Akka.Configuration.Config config) : base(config)
+    {
+        _data = Context.System.Settings.Setup.Get<GroupCommitSetup>().Value?.Data
+            ?? throw new InvalidOperationException("GroupCommitSnapshotStore needs a GroupCommitSetup (WithSiyuPersistence adds it)");
+        var provider = config.GetString("provider-name");
+        var mapping = config.GetString("table-mapping", "default");
+        var table = config.GetString($"{mapping}.snapshot.table-name", "snapshot");
+        string Column(string key, string fallback) => config.GetString($"{mapping}.snapshot.columns.{key}", fallback);
+        var (id, seq, created, snapshot, manifest, serializer) = (Column("persistence-id", "persistence_id"), Column("sequence-number", "sequence_number"),
+            Column("created", "created"), Column("snapshot", "snapshot"), Column("manifest", "manifest"), Column("serializerId", "serializer_id"));
+        var insert = $"INSERT INTO {table} ({id}, {seq}, {created}, {snapshot}, {manifest}, {serializer}) VALUES (@p, @s, @c, @b, @m, @i)";
+        _upsert = provider.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase)
+            ? insert.Replace("INSERT INTO", "INSERT OR REPLACE INTO", StringComparison.Ordinal)
+            : provider.StartsWith("PostgreSQL", StringComparison.OrdinalIgnoreCase)
+                ? $"{insert} ON CONFLICT ({id}, {seq}) DO UPDATE SET {created} = EXCLUDED.{created}, {snapshot} = EXCLUDED.{snapshot}, "
+                  + $"{manifest} = EXCLUDED.{manifest}, {serializer} = EXCLUDED.{serializer}"
+                : throw new NotSupportedException($"GroupCommitSnapshotStore: provider {provider} is not SQLite or PostgreSQL");
+        _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    protected override Task SaveAsync(SnapshotMetadata metadata, object snapshot, CancellationToken cancellationToken)
+    {
+        var serializer = Context.System.Serialization.FindSerializerFor(snapshot);
+        var row = new Row(metadata.PersistenceId, metadata.SequenceNr, metadata.Timestamp.Ticks, serializer.ToBinary(snapshot),
+            Akka.Serialization.Serialization.ManifestFor(serializer, snapshot), serializer.Identifier);
+        return _queue.Writer.TryWrite(row) ? row.Done.Task : Task.FromException(new InvalidOperationException("snapshot store is stopping"));
+    }
+
+    protected override async Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)
+    {
+        await Drain();
+        await base.DeleteAsync(metadata, cancellationToken);
+    }
+
+    protected override async Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken)
+    {
+        await Drain();
+        await base.DeleteAsync(persistenceId, criteria, cancellationToken);
+    }
+
+    /// <summary>A delete must not run before a save queued ahead of it, or the save would bring the row back.</summary>
+    private Task Drain()
+    {
+        var barrier = new Barrier();
+        return _queue.Writer.TryWrite(barrier) ? barrier.Done.Task : Task.CompletedTask;
+    }
+
+    protected override void PostStop()
+    {
+        _queue.Writer.TryComplete();
+        _writer.Wait(TimeSpan.FromSeconds(30)); // the last queued saves are committed (their customers are stopping too)
+        base.PostStop();
+    }
+
+    private void WriteLoop()
+    {
+        var batch = new List<Item>(MaxBatch);
+        DataConnection? db = null;
+        try
+        {
+            while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
+                try
+                {
+                    db ??= new DataConnection(_data);
+                    Write(db.OpenDbConnection(), batch);
+                    Complete(batch, null);
+                }
+                catch (Exception e)
+                {
+                    Complete(batch, e);
+                    db?.Dispose();
+                    db = null; // a broken connection is not reused
+                }
+                batch.Clear();
+            }
+        }
+        finally
+        {
+            db?.Dispose();
+        }
+    }
+
+    private static void Complete(List<Item> batch, Exception? failure)
+    {
+        foreach (var item in batch)
+        {
+            var done = item switch
+            {
+                Row r => r.Done,
+                Barrier b => b.Done,
+                _ => throw new InvalidOperationException(),
+            };
+            if (failure is null || item is Barrier)
+            {
+                done.TrySetResult();
+            }
+            else
+            {
+                done.TrySetException(failure);
+            }
+        }
+    }
+
+    private void Write(DbConnection connection, List<Item> batch)
+    {
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = _upsert;
+        var id = Parameter(command, "@p", DbType.String);
+        var seq = Parameter(command, "@s", DbType.Int64);
+        var created = Parameter(command, "@c", DbType.Int64);
+        var payload = Parameter(command, "@b", DbType.Binary);
+        var manifest = Parameter(command, "@m", DbType.String);
+        var serializer = Parameter(command, "@i", DbType.Int32);
+        command.Prepare();
+        // Two saves of one customer in a batch: the later one is written last and wins, as one by one.
+        foreach (var row in batch.OfType<Row>())
+        {
+            id.Value = row.PersistenceId;
+            seq.Value = row.SequenceNr;
+            created.Value = row.CreatedTicks;
+            payload.Value = row.Payload;
+            manifest.Value = row.Manifest;
+            serializer.Value = row.SerializerId;
+            command.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+
+    private static DbParameter Parameter(DbCommand command, string name, DbType type)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.DbType = type;
+        command.Parameters.Add(p);
+        return p;
+    }
+}
+
+/// <summary>The connection <see cref="GroupCommitSnapshotStore"/> writes through: the library's DataOptions (and SQLite pragmas).</summary>
+public sealed class GroupCommitSetup(DataOptions data) : Akka.Actor.Setup.Setup
+{
+    public DataOptions Data { get; } = data;
+}
