@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Siyu.Host.Bench;
+using Siyu.Host.Configuration;
+using Siyu.Host.Node;
 using Spectre.Console;
 
 namespace Siyu.Host.Commands;
@@ -23,6 +25,49 @@ public static class BenchCommand
             AnsiConsole.Write(table);
             return 0;
         });
-        return new Command("bench", "Benchmarks that print figures with the hardware") { parse, ActorBenchCommand.Create() };
+
+        var config = CommandSupport.ConfigOption();
+        var customers = new Option<int>("--customers") { Description = "Customers the traffic is spread over", DefaultValueFactory = _ => 20_000 };
+        var events = new Option<int>("--events") { Description = "Backlog of events for (b), the pipeline's rate", DefaultValueFactory = _ => 100_000 };
+        var rate = new Option<int>("--rate") { Description = "Steady events/s of (c), the freshness run", DefaultValueFactory = _ => 5_000 };
+        var steadySeconds = new Option<int>("--steady-seconds") { Description = "Length of (c) in seconds", DefaultValueFactory = _ => 20 };
+        var lookupRate = new Option<int>("--lookup-rate") { Description = "Lookups/s of (d)", DefaultValueFactory = _ => 1_000 };
+        var lookupSeconds = new Option<int>("--lookup-seconds") { Description = "Length of the idle lookup run in seconds", DefaultValueFactory = _ => 10 };
+        var compare = new Option<string?>("--compare-hocon")
+        {
+            Description = "What-if: HOCON over the product's Akka settings; the run is repeated with it, side by side (printed with the results)",
+        };
+        var bench = new Command("bench", "The whole pipeline on the embedded stack against a raw consume + parse baseline: events/s, freshness, lookups, memory, recovery")
+        {
+            config, customers, events, rate, steadySeconds, lookupRate, lookupSeconds, seed, compare, parse,
+        };
+        bench.SetAction((result, ct) => CommandSupport.Guard(async () =>
+        {
+            var options = new PipelineBenchOptions
+            {
+                ConfigFile = result.GetValue(config)?.FullName,
+                Customers = result.GetValue(customers),
+                Events = result.GetValue(events),
+                SteadyRate = result.GetValue(rate),
+                SteadySeconds = result.GetValue(steadySeconds),
+                LookupRate = result.GetValue(lookupRate),
+                LookupSeconds = result.GetValue(lookupSeconds),
+                Seed = result.GetValue(seed),
+                CompareHocon = result.GetValue(compare),
+            };
+            if (options.Customers < 1 || options.Events < 1 || options.SteadyRate < 1 || options.SteadySeconds < 1 || options.LookupRate < 1 || options.LookupSeconds < 1)
+            {
+                throw new SettingsException(["--customers, --events, --rate, --steady-seconds, --lookup-rate and --lookup-seconds must be positive"]);
+            }
+            if (Console.IsOutputRedirected)
+            {
+                AnsiConsole.Profile.Width = 160; // tables for a log or a document, not an 80-column guess
+            }
+            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(MachineInfo.Describe())}; load average {Markup.Escape(Measure.LoadAverage())}[/]");
+            var results = await PipelineBenchmark.RunAsync(options, line => AnsiConsole.MarkupLine($"[grey]{DateTime.UtcNow:HH:mm:ss} {Markup.Escape(line)}[/]"), ct);
+            PipelineBenchReport.Print(results);
+            return ProcessExit.After(0);
+        }));
+        return bench;
     }
 }

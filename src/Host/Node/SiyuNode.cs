@@ -25,7 +25,8 @@ namespace Siyu.Host.Node;
 /// </summary>
 public static class SiyuNode
 {
-    public sealed record Options(string BootstrapServers, bool JsonLogs = true, LogLevel MinimumLogLevel = LogLevel.Information);
+    /// <param name="AkkaHocon">Benchmarks' what-if runs only: HOCON placed over the product's Akka settings.</param>
+    public sealed record Options(string BootstrapServers, bool JsonLogs = true, LogLevel MinimumLogLevel = LogLevel.Information, string? AkkaHocon = null);
 
     public static WebApplication Build(SiyuSettings settings, IConfiguration configuration, Options options)
     {
@@ -94,7 +95,9 @@ public static class SiyuNode
                 {
                     MaxShards = settings.Customers.MaxShards,
                     PassivateIdleAfter = TimeSpan.FromSeconds(settings.Customers.PassivateIdleSeconds),
-                }));
+                })
+            // Last and prepended, so it wins over everything above.
+            .AddHocon(options.AkkaHocon ?? "", HoconAddMode.Prepend));
         s.AddSingleton(sp =>
         {
             var registry = sp.GetRequiredService<ActorRegistry>();

@@ -1,0 +1,85 @@
+using System.Runtime;
+using Spectre.Console;
+
+namespace Siyu.Host.Bench;
+
+/// <summary>Prints `siyu bench`'s results: one table, the machine, the load, and the checks.</summary>
+public static class PipelineBenchReport
+{
+    public static void Print(PipelineBenchResults r)
+    {
+        var o = r.Options;
+        var a = r.Baseline;
+        AnsiConsole.MarkupLine($"[bold]siyu bench[/]  {Markup.Escape(r.Machine)}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC");
+        AnsiConsole.MarkupLine(Markup.Escape(
+            $"embedded stack: Kafka mock broker ({r.Partitions} partitions per topic), SQLite journal (WAL), chDB; {o.Customers:N0} customers, "
+            + $"backlog {o.Events:N0} events, steady {o.SteadyRate:N0}/s for {o.SteadySeconds} s, lookups {o.LookupRate:N0}/s, seed {o.Seed}"));
+        foreach (var n in r.Nodes)
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"[{n.Label}] load average {n.LoadBefore} before, {n.LoadAfter} after" + (n.Hocon is { } h ? $"; HOCON over the product's: {h.ReplaceLineEndings(" ")}" : "")));
+        }
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("measure");
+        foreach (var n in r.Nodes)
+        {
+            table.AddColumn(new TableColumn(Markup.Escape(n.Label)).RightAligned());
+            table.AddColumn(new TableColumn("vs (a)").RightAligned());
+        }
+        table.AddColumn("target (2 cores)");
+
+        void Row(string measure, Func<NodeResult, string> value, Func<NodeResult, string>? ratio = null, string target = "")
+        {
+            var cells = new List<string> { Markup.Escape(measure) };
+            foreach (var n in r.Nodes)
+            {
+                cells.Add(Markup.Escape(value(n)));
+                cells.Add(Markup.Escape(ratio?.Invoke(n) ?? ""));
+            }
+            cells.Add(target);
+            table.AddRow(cells.ToArray());
+        }
+
+        Row("(a) baseline: Confluent.Kafka consume + JsonDocument.Parse, msg/s", _ => $"{a.PerSecond:N0}", _ => "1.00");
+        Row("reference: consume + EventParser.Parse (validate, typed), msg/s", _ => $"{r.ParseReference.PerSecond:N0}", _ => Ratio(r.ParseReference.PerSecond, a.PerSecond));
+        var first = r.Nodes[0];
+        Row($"(b) pipeline, backlog of {o.Events:N0} until every ack, events/s", n => $"{n.IngestPerSecond:N0}", n => Ratio(n.IngestPerSecond, a.PerSecond),
+            Verdict(first.IngestPerSecond >= 20_000, ">= 20,000") + ", " + Verdict(first.IngestPerSecond >= 0.3 * a.PerSecond, ">= 0.30"));
+        Row("    CPU per event (share of all cores)", n => $"{n.CpuPerEventMicros:N0} µs ({n.CpuShare:P0})");
+        Row("    allocated per event; GC paused", n => $"{Bytes(n.AllocatedPerEvent)}; {n.GcPaused.TotalSeconds:N1} s");
+        Row("    sink rows/s during (b)", n => $"{n.SinkRowsPerSecondBacklog:N0}");
+        Row($"(c) freshness at {o.SteadyRate:N0}/s, produced -> in ClickHouse, p50 / p99", n => $"{P(n.FreshnessMs, 0.5)} / {P(n.FreshnessMs, 0.99)} ms", null,
+            Verdict(Measure.Percentile(first.FreshnessMs, 0.99) < 2_000 && first.FreshnessMs.Length == first.FreshnessTracked, "p99 < 2 s"));
+        Row("    orders seen / produced; max messages behind", n => $"{n.FreshnessMs.Length:N0} / {n.FreshnessTracked:N0}; {n.MaxBehind:N0}");
+        Row("    events/s processed; sink rows/s", n => $"{n.SteadyPerSecond:N0}; {n.SinkRowsPerSecond:N0}");
+        Row($"(d) lookup at {o.LookupRate:N0}/s, idle, p50 / p99", n => Latency(n.LookupIdle), null, Verdict(first.LookupIdle.P(0.99) < 5 && first.LookupIdle.Failed == 0, "p99 < 5 ms"));
+        Row("    p99.9 / max; found / failed", n => $"{n.LookupIdle.P(0.999):N2} / {n.LookupIdle.Ms.DefaultIfEmpty().Max():N1} ms; {n.LookupIdle.Found:N0} / {n.LookupIdle.Failed:N0}");
+        Row($"(d) lookup at {o.LookupRate:N0}/s during (b), p50 / p99", n => Latency(n.LookupDuringIngest), null,
+            Verdict(first.LookupDuringIngest.P(0.99) < 5 && first.LookupDuringIngest.Failed == 0, "p99 < 5 ms"));
+        Row("    requests; found / failed", n => $"{n.LookupDuringIngest.Requests:N0}; {n.LookupDuringIngest.Found:N0} / {n.LookupDuringIngest.Failed:N0}");
+        Row("(e) heap per resident profile (all customers resident)", n => Bytes(n.HeapPerProfile), null, Verdict(first.HeapPerProfile < 3_000, "< 3 KB"));
+        Row("(f) restart: stop / start until Up", n => $"{n.Stop.TotalSeconds:N1} s / {n.Start.TotalSeconds:N1} s");
+        Row("    recover every customer (GetCustomer)", n => $"{n.Recovery.TotalSeconds:N1} s, {n.RecoveredCustomers / n.Recovery.TotalSeconds:N0}/s");
+        AnsiConsole.Write(table);
+
+        foreach (var n in r.Nodes)
+        {
+            var same = n.TotalsBefore == n.TotalsAfter && n.RecoveryFailed == 0;
+            AnsiConsole.MarkupLine(Markup.Escape(
+                $"[{n.Label}] check: {n.RecoveredCustomers:N0} customers hold {n.TotalsBefore.Orders:N0} orders, {n.TotalsBefore.Revenue:N2} revenue "
+                + $"(produced {n.OrdersProduced:N0} valid orders; {n.DeadLettered:N0} malformed messages dead-lettered); after the restart "
+                + (same ? "identical" : $"DIFFERENT: {n.TotalsAfter.Orders:N0}, {n.TotalsAfter.Revenue:N2}, {n.RecoveryFailed} reads failed")
+                + ((n.LookupIdle.FirstError ?? n.LookupDuringIngest.FirstError) is { } e ? $"; first lookup error: {e}" : "")));
+        }
+    }
+
+    private static string Latency(LatencyRun run) => $"{run.P(0.5):N2} / {run.P(0.99):N2} ms";
+
+    private static string P(double[] values, double p) => $"{Measure.Percentile(values, p):N0}";
+
+    private static string Ratio(double value, double baseline) => baseline > 0 ? $"{value / baseline:0.00}" : "-";
+
+    private static string Verdict(bool met, string target) => met ? $"{target}: [green]met[/]" : $"{target}: [red]missed[/]";
+
+    private static string Bytes(double bytes) => bytes >= 10 * 1024 * 1024
+        ? $"{bytes / (1024 * 1024):N0} MiB"
+        : bytes >= 10 * 1024 ? $"{bytes / 1024:N1} KiB" : $"{bytes:N0} B";
+}
