@@ -4,7 +4,7 @@ using System.Runtime;
 namespace Siyu.Host.Bench;
 
 /// <summary>Latencies of one open-loop run: from each request's scheduled time, so a stall counts in every request it delays.</summary>
-public sealed record LatencyRun(int Requests, int Failed, int Found, double[] Ms, TimeSpan Elapsed, string? FirstError)
+public sealed record LatencyRun(int Requests, int Failed, int Found, int Shed, double[] Ms, TimeSpan Elapsed, string? FirstError)
 {
     public double P(double p) => Measure.Percentile(Ms, p);
 }
@@ -39,13 +39,15 @@ public static class Measure
     /// Open loop at <paramref name="rate"/> requests/s: request i is due at start + i/rate whatever
     /// happened to earlier ones (no coordinated omission). A dedicated thread sends everything due,
     /// then sleeps 1 ms. Stops after <paramref name="count"/> requests or when <paramref name="stop"/> fires.
-    /// The request returns whether the thing looked up was found.
+    /// The request returns whether the thing looked up was found. A request due while
+    /// <paramref name="maxOutstanding"/> are unanswered is not sent but counted as shed (and failed),
+    /// so an overloaded server does not also get an ever-growing client in its process.
     /// </summary>
-    public static async Task<LatencyRun> OpenLoop(int rate, int count, Func<int, Task<bool>> request, CancellationToken stop)
+    public static async Task<LatencyRun> OpenLoop(int rate, int count, Func<int, Task<bool>> request, CancellationToken stop, int maxOutstanding = 2_000)
     {
         var latency = new double[count];
         var tasks = new Task?[count];
-        int failed = 0, found = 0;
+        int failed = 0, found = 0, shed = 0, outstanding = 0;
         string? firstError = null;
         var clock = Stopwatch.StartNew();
         var generatorDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -64,6 +66,12 @@ public static class Measure
                         break;
                     }
                     var index = next++;
+                    if (Volatile.Read(ref outstanding) >= maxOutstanding)
+                    {
+                        shed++;
+                        continue;
+                    }
+                    Interlocked.Increment(ref outstanding);
                     Task<bool> t;
                     try
                     {
@@ -75,6 +83,7 @@ public static class Measure
                     }
                     tasks[index] = t.ContinueWith(done =>
                     {
+                        Interlocked.Decrement(ref outstanding);
                         latency[index] = Stopwatch.GetElapsedTime(due).TotalMilliseconds;
                         if (!done.IsCompletedSuccessfully)
                         {
@@ -93,9 +102,9 @@ public static class Measure
         }) { IsBackground = true, Name = "bench-open-loop" };
         generator.Start();
         await generatorDone.Task;
-        var sent = tasks.OfType<Task>().ToArray();
-        await Task.WhenAll(sent);
-        return new LatencyRun(sent.Length, failed, found, latency[..sent.Length], clock.Elapsed, firstError);
+        var sent = tasks.Select((t, i) => (t, i)).Where(x => x.t is not null).ToArray();
+        await Task.WhenAll(sent.Select(x => x.t!));
+        return new LatencyRun(sent.Length + shed, failed + shed, found, shed, sent.Select(x => latency[x.i]).ToArray(), clock.Elapsed, firstError);
     }
 
     /// <summary>Closed loop: <paramref name="count"/> calls, at most <paramref name="maxInFlight"/> at once; the time until the last one ends.</summary>

@@ -287,7 +287,7 @@ public static class PipelineBenchmark
         var configuration = NodeConfiguration(o, topics, journal, chdb, port);
         var settings = SettingsLoader.Load(configuration, embedded: true);
         var nodeOptions = new SiyuNode.Options(broker.BootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning, AkkaHocon: hocon);
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 2_000 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
         var app = SiyuNode.Build(settings, configuration, nodeOptions);
         progress($"[{label}] starting the node (ingest, customers on SQLite, ClickHouse sink, API on :{port})");
         await app.StartAsync(ct);
