@@ -35,6 +35,9 @@ public sealed record PipelineBenchOptions
     public int Seed { get; init; } = 42;
     public string? ConfigFile { get; init; }
 
+    /// <summary>Kafka:MaxInFlight of the node; null keeps the product's setting.</summary>
+    public int? MaxInFlight { get; init; }
+
     /// <summary>What-if: HOCON over the product's Akka settings; the whole run is repeated with it after the product's.</summary>
     public string? CompareHocon { get; init; }
 }
@@ -93,7 +96,7 @@ public sealed record NodeResult
 }
 
 public sealed record PipelineBenchResults(PipelineBenchOptions Options, string Machine, BaselineResult Baseline, BaselineResult ParseReference,
-    IReadOnlyList<NodeResult> Nodes, int Partitions);
+    IReadOnlyList<NodeResult> Nodes, int Partitions, int MaxInFlight);
 
 /// <summary>
 /// `siyu bench`: one run on one machine of the embedded stack (in-process Kafka mock broker,
@@ -107,13 +110,17 @@ public static class PipelineBenchmark
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
     private const int WarmUpEvents = 2_000;
 
+    /// <summary>How long (c) waits after its last message for the rest to become visible.</summary>
+    public static readonly TimeSpan FreshnessWait = TimeSpan.FromSeconds(60);
+
     public static async Task<PipelineBenchResults> RunAsync(PipelineBenchOptions o, Action<string> progress, CancellationToken ct)
     {
         var work = Directory.CreateTempSubdirectory("siyu-bench-");
         try
         {
             Librdkafka.EnsureLoaded();
-            var partitions = SettingsLoader.Load(SettingsLoader.Build(o.ConfigFile), embedded: true).Kafka.EmbeddedPartitions;
+            var defaults = SettingsLoader.Load(SettingsLoader.Build(o.ConfigFile), embedded: true).Kafka;
+            var partitions = defaults.EmbeddedPartitions;
             using var broker = EmbeddedKafka.Start(new EmbeddedKafkaOptions { DefaultPartitions = partitions });
             var variants = new List<(string Label, string? Hocon)> { ("product", null) };
             if (!string.IsNullOrWhiteSpace(o.CompareHocon))
@@ -158,7 +165,7 @@ public static class PipelineBenchmark
                 nodes.Add(await RunNode(o, variants[v].Label, variants[v].Hocon, broker, topics, traffic, Path.Combine(work.FullName, $"journal{v}.db"),
                     Path.Combine(work.FullName, "chdb"), progress, ct));
             }
-            return new PipelineBenchResults(o, MachineInfo.Describe(), baseline!, parse!, nodes, partitions);
+            return new PipelineBenchResults(o, MachineInfo.Describe(), baseline!, parse!, nodes, partitions, o.MaxInFlight ?? defaults.MaxInFlight);
         }
         finally
         {
@@ -257,7 +264,8 @@ public static class PipelineBenchmark
             ["Kafka:SessionTimeoutMs"] = "6000",
             ["Api:Urls"] = $"http://127.0.0.1:{port}",
             ["Logging:LogLevel:Default"] = "Warning",
-        });
+            ["Kafka:MaxInFlight"] = o.MaxInFlight?.ToString(CultureInfo.InvariantCulture),
+        }.Where(kv => kv.Value is not null).ToDictionary());
 
     private static long Processed(Topics topics) => (long)topics.Inputs.Sum(t =>
         IngestMetrics.Messages.WithLabels(t, "accepted").Value + IngestMetrics.Messages.WithLabels(t, "dead_lettered").Value);
@@ -354,6 +362,8 @@ public static class PipelineBenchmark
 
         // (f) restart
         progress($"[{label}] (f) reading {customerIds.Length:N0} customers, stopping, starting again on the same journal, reading them back");
+        await WaitProcessed(topics, WarmUpEvents + o.Events + steady.Events, TimeSpan.FromMinutes(30), ct);
+        await Task.Delay(1000, ct);
         var before = await Totals(registry, customerIds);
         var stopClock = Stopwatch.StartNew();
         await app.StopAsync(CancellationToken.None);
@@ -482,17 +492,18 @@ public static class PipelineBenchmark
             producer.Flush(TimeSpan.FromSeconds(30));
         }
         var producing = clock.Elapsed;
-        await WaitProcessed(topics, processedBefore + total, TimeSpan.FromMinutes(5), ct);
-        var processedIn = clock.Elapsed;
-        var sinkRowsPerSecond = (SinkRows() - rows) / producing.TotalSeconds;
+        // An order not visible FreshnessWait after the last was produced counts as later than that.
         var wait = Stopwatch.StartNew();
-        while (!produced.IsEmpty && wait.Elapsed < TimeSpan.FromSeconds(30))
+        while ((!produced.IsEmpty || Processed(topics) < processedBefore + total) && wait.Elapsed < FreshnessWait)
         {
             await Task.Delay(100, ct);
         }
+        var processed = Processed(topics) - processedBefore;
+        var processedIn = clock.Elapsed;
+        var sinkRowsPerSecond = (SinkRows() - rows) / processedIn.TotalSeconds;
         await stopPolling.CancelAsync();
         await poller;
-        return new SteadyResult(total, orders, total / processedIn.TotalSeconds, tracked, [.. freshness], sinkRowsPerSecond, maxBehind);
+        return new SteadyResult(total, orders, processed / processedIn.TotalSeconds, tracked, [.. freshness], sinkRowsPerSecond, maxBehind);
     }
 
     private static async Task<bool> Lookup(HttpClient http, string member)

@@ -33,13 +33,14 @@ public static class BenchCommand
         var steadySeconds = new Option<int>("--steady-seconds") { Description = "Length of (c) in seconds", DefaultValueFactory = _ => 20 };
         var lookupRate = new Option<int>("--lookup-rate") { Description = "Lookups/s of (d)", DefaultValueFactory = _ => 1_000 };
         var lookupSeconds = new Option<int>("--lookup-seconds") { Description = "Length of the idle lookup run in seconds", DefaultValueFactory = _ => 10 };
+        var maxInFlight = new Option<int?>("--max-in-flight") { Description = "Kafka:MaxInFlight of the node (default: the product's setting)" };
         var compare = new Option<string?>("--compare-hocon")
         {
             Description = "What-if: HOCON over the product's Akka settings; the run is repeated with it, side by side (printed with the results)",
         };
         var bench = new Command("bench", "The whole pipeline on the embedded stack against a raw consume + parse baseline: events/s, freshness, lookups, memory, recovery")
         {
-            config, customers, events, rate, steadySeconds, lookupRate, lookupSeconds, seed, compare, parse,
+            config, customers, events, rate, steadySeconds, lookupRate, lookupSeconds, maxInFlight, seed, compare, parse,
         };
         bench.SetAction((result, ct) => CommandSupport.Guard(async () =>
         {
@@ -54,10 +55,11 @@ public static class BenchCommand
                 LookupSeconds = result.GetValue(lookupSeconds),
                 Seed = result.GetValue(seed),
                 CompareHocon = result.GetValue(compare),
+                MaxInFlight = result.GetValue(maxInFlight),
             };
-            if (options.Customers < 1 || options.Events < 1 || options.SteadyRate < 1 || options.SteadySeconds < 1 || options.LookupRate < 1 || options.LookupSeconds < 1)
+            if (options.Customers < 1 || options.Events < 1 || options.SteadyRate < 1 || options.SteadySeconds < 1 || options.LookupRate < 1 || options.LookupSeconds < 1 || options.MaxInFlight < 1)
             {
-                throw new SettingsException(["--customers, --events, --rate, --steady-seconds, --lookup-rate and --lookup-seconds must be positive"]);
+                throw new SettingsException(["--customers, --events, --rate, --steady-seconds, --lookup-rate, --lookup-seconds and --max-in-flight must be positive"]);
             }
             if (Console.IsOutputRedirected)
             {
