@@ -72,13 +72,6 @@ public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
         return _queue.Writer.TryWrite(row) ? row.Done.Task : Task.FromException(new InvalidOperationException("snapshot store is stopping"));
     }
 
-    /// <summary>
-    /// Off the store's thread: on SQLite the library's load runs synchronously, so loads would run
-    /// one at a time in this actor; WAL lets readers run side by side and beside the writer.
-    /// </summary>
-    protected override Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) =>
-        Task.Run(() => base.LoadAsync(persistenceId, criteria, cancellationToken), cancellationToken);
-
     protected override async Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)
     {
         await Drain();

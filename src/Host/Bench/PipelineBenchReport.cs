@@ -52,7 +52,7 @@ public static class PipelineBenchReport
         Row("    events/s processed; sink rows/s", n => $"{n.SteadyPerSecond:N0}; {n.SinkRowsPerSecond:N0}");
         Row($"(d) lookup at {o.LookupRate:N0}/s, idle, p50 / p99", n => Latency(n.LookupIdle), null, Verdict(first.LookupIdle.P(0.99) < 5 && first.LookupIdle.Failed == 0, "p99 < 5 ms"));
         Row("    p99.9 / max; found / failed (shed)", n => $"{n.LookupIdle.P(0.999):N2} / {n.LookupIdle.Ms.DefaultIfEmpty().Max():N1} ms; {n.LookupIdle.Found:N0} / {n.LookupIdle.Failed:N0} ({n.LookupIdle.Shed:N0})");
-        Row($"(d) lookup at {o.LookupRate:N0}/s during (b), p50 / p99", n => Latency(n.LookupDuringIngest), null,
+        Row($"(d) lookup at {o.LookupRate:N0}/s during (c), p50 / p99", n => Latency(n.LookupDuringIngest), null,
             Verdict(first.LookupDuringIngest.P(0.99) < 5 && first.LookupDuringIngest.Failed == 0, "p99 < 5 ms"));
         Row("    requests; found / failed (shed: 2,000 unanswered)", n => $"{n.LookupDuringIngest.Requests:N0}; {n.LookupDuringIngest.Found:N0} / {n.LookupDuringIngest.Failed:N0} ({n.LookupDuringIngest.Shed:N0})");
         Row("(e) heap per resident profile (all customers resident)", n => Bytes(n.HeapPerProfile), null, Verdict(first.HeapPerProfile < 3_000, "< 3 KB"));
