@@ -85,10 +85,11 @@ public static class DemoCommand
         var settings = SettingsLoader.Load(configuration, embedded: true);
         var topics = new Topics(settings.Kafka.TopicPrefix);
 
-        // The day: the latest coupon day (Tuesday) in China up to today, so the live campaign API
-        // finds it and no event lies further ahead than the parser allows.
-        var today = DateOnly.FromDateTime(DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).DateTime);
-        var day = today.AddDays(-(((int)today.DayOfWeek - (int)DayOfWeek.Tuesday + 7) % 7));
+        // The day: the latest coupon day (Tuesday) in China before today. Not today itself: the
+        // day's tail (late refunds, after-sale calls) runs past midnight, and an event more than
+        // Ingest:MaxFutureSkewHours (24) ahead of now is dead-lettered as occurred_at_out_of_range.
+        var yesterday = DateOnly.FromDateTime(DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).DateTime).AddDays(-1);
+        var day = yesterday.AddDays(-(((int)yesterday.DayOfWeek - (int)DayOfWeek.Tuesday + 7) % 7));
         var playSeconds = durationSeconds > 0 ? Math.Max(10, durationSeconds * 0.75) : 120;
         var stores = storeCount > 0 ? storeCount : (int)Math.Clamp(Math.Ceiling(rate * playSeconds / MessagesPerCustomerFirstDay / CustomersPerStore), 1, 400);
         var sim = new TrafficSimulator(new SimulationOptions
