@@ -1,6 +1,7 @@
 using Akka.Hosting;
 using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Siyu.Actors.Campaigns;
 using Siyu.Actors.Hosting;
 using Siyu.Ingest;
 
@@ -20,6 +21,18 @@ public sealed class IngestService(IServiceProvider services, IProducer<byte[]?, 
         var registry = services.GetRequiredService<ActorRegistry>();
         await registry.GetAsync<CustomerRegion>(stoppingToken);
         await registry.GetAsync<IdentityRegion>(stoppingToken);
+        // Orders are attributed against the campaigns known when they are decided: consuming
+        // before the feed has read siyu.campaigns would credit a restart's redelivered orders
+        // to no campaign (found by the kill -9 test in tests/Siyu.Reliability.Tests).
+        var campaigns = services.GetRequiredService<CampaignFeed>().CaughtUp;
+        while (!campaigns.IsCompleted)
+        {
+            stoppingToken.ThrowIfCancellationRequested();
+            if (await Task.WhenAny(campaigns, Task.Delay(TimeSpan.FromSeconds(10), stoppingToken)) != campaigns)
+            {
+                log.LogWarning("Ingest waits for the campaign feed to read siyu.campaigns to its end");
+            }
+        }
         var pipeline = services.GetRequiredService<IngestPipeline>();
         _running = true;
         try

@@ -1,6 +1,7 @@
 using Siyu.Host.Configuration;
 using Siyu.Sinks;
 using Siyu.Sinks.ClickHouse;
+using Siyu.Sinks.ClickHouse.Schema;
 
 namespace Siyu.Host.Node;
 
@@ -15,6 +16,11 @@ public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers) :
 
     public Task<SiyuSinks> Ready => _ready.Task;
 
+    /// <summary>Embedded only: written after every row reached chDB on a clean stop (see <see cref="ViewRebuilder"/>).</summary>
+    private string? CleanStopMarker => settings.ClickHouse.Engine == "embedded"
+        ? Path.Combine(settings.ClickHouse.DataPath, "siyu-clean-stop")
+        : null;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         try
@@ -25,7 +31,19 @@ public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers) :
                 ConnectionString = settings.ClickHouse.ConnectionString,
                 DataPath = settings.ClickHouse.DataPath,
             });
-            _ready.SetResult(await SiyuSinks.StartAsync(engine, new SiyuSinksOptions(), loggers, cancellationToken));
+            var sinks = await SiyuSinks.StartAsync(engine, new SiyuSinksOptions(), loggers, cancellationToken);
+            if (CleanStopMarker is { } marker)
+            {
+                // The marker exists only between a clean stop and the next start: without it the
+                // last run died (kill -9, OOM, power), and views may miss its last insert.
+                if (!File.Exists(marker))
+                {
+                    await ViewRebuilder.RebuildAsync(engine, SchemaMigrator.DefaultDatabase,
+                        loggers.CreateLogger<SinkService>(), cancellationToken);
+                }
+                File.Delete(marker);
+            }
+            _ready.SetResult(sinks);
         }
         catch (Exception e)
         {
@@ -39,6 +57,10 @@ public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers) :
         if (_ready.Task.IsCompletedSuccessfully)
         {
             await (await _ready.Task).StopAsync(cancellationToken);
+            if (CleanStopMarker is { } marker && !cancellationToken.IsCancellationRequested)
+            {
+                await File.WriteAllTextAsync(marker, DateTimeOffset.UtcNow.ToString("O"), CancellationToken.None);
+            }
         }
     }
 }

@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Siyu.Reliability.Tests.Support;
+
+/// <summary>Compares what a node shows (API over the actors, API over ClickHouse, siyu.profiles) with the truth of an <see cref="EventSet"/>.</summary>
+public static class Truth
+{
+    /// <summary>ClickHouse, through GET /v1/campaigns/{id}/live: per-campaign revenue, refunds, orders.</summary>
+    public static async Task<List<string>> CampaignMismatches(NodeProcess node, EventSet set)
+    {
+        var problems = new List<string>();
+        var from = Uri.EscapeDataString(set.From.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        var to = Uri.EscapeDataString(set.To.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        foreach (var c in set.Campaigns)
+        {
+            var live = await node.GetJsonAsync($"/v1/campaigns/{c.CampaignId}/live?from={from}&to={to}");
+            if (live is null)
+            {
+                problems.Add($"{c.CampaignId}: no answer");
+                continue;
+            }
+            Check(problems, c.CampaignId, "revenue", c.Revenue, live["revenue"]!.GetValue<decimal>());
+            Check(problems, c.CampaignId, "refund_amount", c.RefundAmount, live["refund_amount"]!.GetValue<decimal>());
+            Check(problems, c.CampaignId, "orders", c.Orders, live["orders"]!.GetValue<ulong>());
+            Check(problems, c.CampaignId, "refunds", c.Refunds, live["refunds"]!.GetValue<ulong>());
+        }
+        return problems;
+    }
+
+    /// <summary>The actors, through GET /v1/customers/lookup?member_id=: every customer's stats and merged ids.</summary>
+    public static async Task<List<string>> CustomerMismatches(NodeProcess node, EventSet set)
+    {
+        var problems = new List<string>();
+        foreach (var c in set.Customers)
+        {
+            var profile = await node.GetJsonAsync($"/v1/customers/lookup?member_id={Uri.EscapeDataString(c.MemberId)}");
+            if (profile is null)
+            {
+                problems.Add($"{c.MemberId}: not found");
+                continue;
+            }
+            CheckProfile(problems, c, profile.AsObject());
+        }
+        return problems;
+    }
+
+    /// <summary>siyu.profiles: the latest profile of each customer, as a downstream service rebuilds it.</summary>
+    public static List<string> TopicMismatches(TestKafka kafka, EventSet set)
+    {
+        var problems = new List<string>();
+        var survivors = kafka.LatestProfiles().Values
+            .Where(p => p is not null && p["merged_into"] is null)
+            .Select(p => p!)
+            .ToList();
+        var byMember = new Dictionary<string, List<JsonObject>>();
+        foreach (var p in survivors)
+        {
+            foreach (var m in p["ids"]?["member_id"]?.AsArray() ?? [])
+            {
+                var id = m!.GetValue<string>();
+                byMember.TryAdd(id, []);
+                byMember[id].Add(p);
+            }
+        }
+        foreach (var c in set.Customers)
+        {
+            if (!byMember.TryGetValue(c.MemberId, out var profiles))
+            {
+                problems.Add($"{c.MemberId}: no profile on the topic");
+                continue;
+            }
+            if (profiles.Count > 1)
+            {
+                problems.Add($"{c.MemberId}: {profiles.Count} live profiles on the topic");
+            }
+            CheckProfile(problems, c, profiles[0]);
+        }
+        return problems;
+    }
+
+    private static void CheckProfile(List<string> problems, CustomerTruth c, JsonObject profile)
+    {
+        var stats = profile["stats"]!;
+        Check(problems, c.MemberId, "orders", c.Orders, stats["orders"]!.GetValue<int>());
+        Check(problems, c.MemberId, "revenue", c.Revenue, stats["revenue"]!.GetValue<decimal>());
+        Check(problems, c.MemberId, "refunds", c.Refunds, stats["refunds"]!.GetValue<int>());
+        Check(problems, c.MemberId, "refund_amount", c.RefundAmount, stats["refund_amount"]!.GetValue<decimal>());
+        if (c.AppUserId is { } app
+            && !(profile["ids"]?["app_user_id"]?.AsArray() ?? []).Any(v => v!.GetValue<string>() == app))
+        {
+            problems.Add($"{c.MemberId}: app_user_id {app} not stitched in");
+        }
+    }
+
+    private static void Check<T>(List<string> problems, string who, string what, T expected, T actual)
+    {
+        if (!EqualityComparer<T>.Default.Equals(expected, actual))
+        {
+            problems.Add($"{who}: {what} expected {expected}, got {actual}");
+        }
+    }
+
+    private static void Check(List<string> problems, string who, string what, int expected, ulong actual) =>
+        Check(problems, who, what, (ulong)expected, actual);
+
+    /// <summary>Polls until <paramref name="probe"/> finds nothing wrong or the time is up; returns the last findings.</summary>
+    public static async Task<List<string>> Eventually(Func<Task<List<string>>> probe, int seconds)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        var last = await probe();
+        while (last.Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            last = await probe();
+        }
+        return last;
+    }
+}
