@@ -69,6 +69,10 @@ public sealed class IngestPipeline
         Librdkafka.EnsureLoaded();
         var deadLetters = new DeadLetterPublisher(producer, _options.Topics.DeadLetter);
         using var consumer = BuildConsumer();
+        // Events already handed over finish during the drain: cancelling them with the stopping
+        // token left them in flight until the drain timed out, uncommitted (found by the SIGTERM
+        // test in tests/Siyu.Reliability.Tests). They are given up only when the drain times out.
+        using var abandon = new CancellationTokenSource();
         _consumer = consumer;
         consumer.Subscribe(_options.Topics.Inputs);
         _log.LogInformation("Ingest consuming {Topics} as group {Group} from {Bootstrap}",
@@ -105,12 +109,13 @@ public sealed class IngestPipeline
                 }
                 _tracker.Begin(cr.TopicPartition, cr.Offset.Value);
                 IngestMetrics.InFlight.Inc();
-                _ = ProcessAsync(cr, deadLetters, stoppingToken);
+                _ = ProcessAsync(cr, deadLetters, abandon.Token);
             }
         }
         finally
         {
             Drain();
+            abandon.Cancel();
             try
             {
                 consumer.Commit();

@@ -34,6 +34,11 @@ public static class SiyuAkkaConfiguration
             loggers.ClearLoggers();
             loggers.AddLoggerFactory();
         });
+        // The host stops the actor system in its turn (after ingest has drained and committed).
+        // Akka's own ProcessExit hook would otherwise shut the shard regions down the moment
+        // SIGTERM arrives, under the events still in flight (found by the SIGTERM test in
+        // tests/Siyu.Reliability.Tests: they timed out and were left uncommitted).
+        builder.AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend);
         builder.WithRemoting(options.Hostname, options.Port);
         builder.WithClustering(new ClusterOptions
         {

@@ -81,6 +81,19 @@ public sealed class TestKafka : IDisposable
         return latest;
     }
 
+    /// <summary>Messages of the input topics before the group's committed offsets.</summary>
+    public long Committed(string group)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig { BootstrapServers = Bootstrap, GroupId = group, EnableAutoCommit = false }).Build();
+        long committed = 0;
+        foreach (var topic in Topics.Inputs)
+        {
+            var tps = Enumerable.Range(0, Partitions(topic)).Select(p => new TopicPartition(topic, p)).ToList();
+            committed += consumer.Committed(tps, TimeSpan.FromSeconds(10)).Sum(c => Math.Max(0, c.Offset.Value));
+        }
+        return committed;
+    }
+
     /// <summary>Offsets the group committed, against each partition's end: what is still to be read.</summary>
     public long Uncommitted(string group)
     {

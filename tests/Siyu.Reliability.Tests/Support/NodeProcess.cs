@@ -38,6 +38,10 @@ public sealed class NodeProcess : IDisposable
         ["SIYU_Kafka__SessionTimeoutMs"] = "6000",
         ["SIYU_Kafka__AutoCommitIntervalMs"] = "200",
         ["SIYU_Customers__FlushIntervalMs"] = "50",
+        // A refund resolved a moment before its order (both new ids, racing through the
+        // identity index) waits this long before its retry; the 30 s default would hold its
+        // partition's commits, and a drain, for half a minute.
+        ["SIYU_Customers__RefundGraceSeconds"] = "2",
         ["SIYU_ClickHouse__DataPath"] = Path.Combine(dir, "chdb"),
         ["SIYU_Journal__ConnectionString"] = $"Data Source={Path.Combine(dir, "journal.db")}",
         ["SIYU_Logging__LogLevel__Default"] = "Warning",
