@@ -22,36 +22,43 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         await kafka.SendCampaignsAsync(set);
         output.WriteLine($"seed {Seed}: {set.Events.Count} events ({set.Duplicates} duplicates), {set.Customers.Count} customers");
 
-        // Four runs, each fed a quarter of the events at a steady pace; the first three are
-        // killed when 40%, 60% and 80% of their quarter has been sent, the rest of the quarter
-        // arrives while the node is down.
+        // Four runs, each fed a quarter of the events at a steady pace. The first three are
+        // killed once they have handled 30%, 60% and 90% of what they had to do (the tail
+        // redelivered from the last crash plus their quarter so far), while events still arrive;
+        // the rest of the quarter arrives while the node is down.
         var quarters = set.Events.Chunk((set.Events.Count + 3) / 4).ToList();
-        double[] killAt = [0.4, 0.6, 0.8];
+        double[] killAt = [0.3, 0.6, 0.9];
         var env = NodeProcess.Env(kafka.Bootstrap, _dir);
+        var sentTotal = 0;
         for (var run = 0; run < quarters.Count; run++)
         {
             var started = DateTime.UtcNow;
+            var committed = kafka.Committed("siyu-ingest");
             using var node = new NodeProcess(env);
             await node.WaitHealthyAsync();
-            output.WriteLine($"run {run}: healthy after {(DateTime.UtcNow - started).TotalSeconds:0.0}s");
+            output.WriteLine($"run {run}: healthy after {(DateTime.UtcNow - started).TotalSeconds:0.0}s, {committed} messages committed before it");
             var quarter = quarters[run];
-            var sent = 0;
-            var killed = false;
-            foreach (var e in quarter)
+            var sentThisRun = 0;
+            var sending = Task.Run(async () =>
             {
-                await kafka.SendAsync(e);
-                sent++;
-                if (run < killAt.Length && !killed && sent >= quarter.Length * killAt[run])
+                foreach (var e in quarter)
                 {
-                    // Let the node get into the quarter before the kill, so it dies with work in flight.
-                    var handled = await WaitHandled(node, atLeast: 10);
-                    node.Process.Kill9();
-                    killed = true;
-                    output.WriteLine($"run {run}: kill -9 after sending {sent}/{quarter.Length}, node had handled {handled} messages this run");
-                    Assert.True(handled >= 10, $"run {run}: the node handled nothing before the kill\n{node.Process.Tail()}");
+                    await kafka.SendAsync(e);
+                    Interlocked.Increment(ref sentThisRun);
+                    await Task.Delay(15);
                 }
-                await Task.Delay(8);
+            });
+            if (run < killAt.Length)
+            {
+                var backlog = sentTotal + quarter.Length - committed;
+                var target = (long)(backlog * killAt[run]);
+                var handled = await WaitHandled(node, target);
+                node.Process.Kill9();
+                output.WriteLine($"run {run}: kill -9 with {handled} of {backlog} handled, {Volatile.Read(ref sentThisRun)}/{quarter.Length} of its quarter sent");
+                Assert.True(handled >= target, $"run {run}: the node handled {handled} of {target} before the kill\n{node.Process.Tail()}");
             }
+            await sending;
+            sentTotal += quarter.Length;
             if (run == quarters.Count - 1)
             {
                 var campaigns = await Truth.Eventually(() => Truth.CampaignMismatches(node, set), seconds: 90);
