@@ -63,7 +63,10 @@ public sealed class ApiAndDeadLetterFuzzTests(ITestOutputHelper output) : IDispo
             var body = await response.Content.ReadAsStringAsync();
             var where = $"seed {Seed} request {i}: {method} {path[..Math.Min(path.Length, 300)]} -> {(int)response.StatusCode} {body[..Math.Min(body.Length, 300)]}";
             Assert.True((int)response.StatusCode < 500, "server error: " + where + "\n" + node.Process.Tail(20));
-            if (response.StatusCode == HttpStatusCode.BadRequest)
+            // Kestrel itself refuses a path that is not UTF-8 once decoded, before any Siyu code
+            // runs, with a bare 400; every 400 of the application must say what is wrong.
+            var refusedByKestrel = path.Split('?')[0].Contains("%ff", StringComparison.Ordinal);
+            if (response.StatusCode == HttpStatusCode.BadRequest && !refusedByKestrel)
             {
                 string? error = null;
                 try
@@ -96,7 +99,10 @@ public sealed class ApiAndDeadLetterFuzzTests(ITestOutputHelper output) : IDispo
     private static Dictionary<(string, int, long), string> DeadLetters(TestKafka kafka) =>
         kafka.ReadAll(kafka.Topics.DeadLetter)
             .Select(m => JsonNode.Parse(m.Value!)!)
-            .ToDictionary(d => (d["topic"]!.GetValue<string>(), d["partition"]!.GetValue<int>(), d["offset"]!.GetValue<long>()), d => d["reason"]!.GetValue<string>());
+            // At-least-once: a record may appear twice (a publish retried after a lost ack), with
+            // the same reason; (topic, partition, offset) identifies it.
+            .GroupBy(d => (d["topic"]!.GetValue<string>(), d["partition"]!.GetValue<int>(), d["offset"]!.GetValue<long>()))
+            .ToDictionary(g => g.Key, g => string.Join("|", g.Select(d => d["reason"]!.GetValue<string>()).Distinct()));
 
     private static readonly string[] IdParams = ["member_id", "phone", "unionid", "openid", "external_userid", "app_user_id", "device_id", "customer_id", "", "x"];
 
@@ -137,7 +143,7 @@ public sealed class ApiAndDeadLetterFuzzTests(ITestOutputHelper output) : IDispo
                 var to = rng.Next(3) == 0 ? "" : "&to=" + Uri.EscapeDataString(Time());
                 return (method, $"/v1/campaigns/{Junk()}/live?{from}{to}");
             default:
-                return (method, "/" + string.Join("/", Enumerable.Range(0, rng.Next(1, 4)).Select(_ => Junk())));
+                return (method, "/v1/" + string.Join("/", Enumerable.Range(0, rng.Next(1, 4)).Select(_ => Junk())));
         }
     }
 
