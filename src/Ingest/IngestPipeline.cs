@@ -24,6 +24,7 @@ public sealed class IngestPipeline
     private readonly PhoneHasher _phones;
     private readonly ILogger _log;
     private readonly OffsetTracker _tracker = new();
+    private int _storing; // offsets completed but not yet stored (see ProcessAsync)
     private readonly SemaphoreSlim _slots;
     private readonly ResiliencePipeline _retry;
     private IConsumer<byte[]?, byte[]?>? _consumer;
@@ -190,7 +191,17 @@ public sealed class IngestPipeline
             _slots.Release();
             if (completed)
             {
-                Commit(cr.TopicPartition, _tracker.Complete(cr.TopicPartition, cr.Offset.Value));
+                // Counted before Complete, so the drain never sees "nothing in flight" while an
+                // offset is still to be stored, and the final commit includes it.
+                Interlocked.Increment(ref _storing);
+                try
+                {
+                    Commit(cr.TopicPartition, _tracker.Complete(cr.TopicPartition, cr.Offset.Value));
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _storing);
+                }
             }
         }
     }
@@ -288,7 +299,7 @@ public sealed class IngestPipeline
     private void Drain()
     {
         var deadline = DateTime.UtcNow + _options.DrainTimeout;
-        while (_tracker.InFlightTotal > 0 && DateTime.UtcNow < deadline)
+        while ((_tracker.InFlightTotal > 0 || Volatile.Read(ref _storing) > 0) && DateTime.UtcNow < deadline)
         {
             Thread.Sleep(5);
         }

@@ -39,6 +39,21 @@ public static class SiyuAkkaConfiguration
         // SIGTERM arrives, under the events still in flight (found by the SIGTERM test in
         // tests/Siyu.Reliability.Tests: they timed out and were left uncommitted).
         builder.AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend);
+        // Split-brain resolver: keep-oldest with down-if-alone. The usual deployment is two or
+        // three nodes, where keep-majority cannot survive the crash of the lowest-addressed of
+        // two nodes (an even split keeps the side with the lowest address, here the dead one).
+        // keep-oldest keeps the side with the oldest member (where the shard coordinators
+        // live), and down-if-alone lets the others carry on when the oldest is cut off alone.
+        // Unreachable members are downed after stable-after, so their shards move and no
+        // customer is live on two nodes at once.
+        builder.AddHocon("""
+            akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+            akka.cluster.split-brain-resolver {
+              active-strategy = keep-oldest
+              keep-oldest.down-if-alone = on
+              stable-after = 20s
+            }
+            """, HoconAddMode.Prepend);
         builder.WithRemoting(options.Hostname, options.Port);
         builder.WithClustering(new ClusterOptions
         {

@@ -35,7 +35,7 @@ public sealed class NodeProcess : IDisposable
         ["SIYU_Kafka__GroupId"] = group,
         // The mock broker makes a restarted member wait about the session timeout before it is
         // assigned partitions again; the shortest practical value keeps restarts quick.
-        ["SIYU_Kafka__SessionTimeoutMs"] = "3000",
+        ["SIYU_Kafka__SessionTimeoutMs"] = "6000",
         ["SIYU_Kafka__AutoCommitIntervalMs"] = "200",
         ["SIYU_Customers__FlushIntervalMs"] = "50",
         // A refund resolved a moment before its order (both new ids, racing through the
