@@ -37,7 +37,7 @@ public sealed class SiyuServiceTests
         {
             // SIYU_Kafka_BootstrapServers (one underscore) would silently be ignored by the host.
             var key = SiyuSettings.EnvToKey(name)!;
-            Assert.True(SiyuSettings.RequiredKeys.Contains(key, StringComparer.Ordinal),
+            Assert.True(SiyuSettings.RequiredKeys.Concat(SiyuSettings.ClusterKeys).Contains(key, StringComparer.Ordinal),
                 $"{name} maps to '{key}', which is not a siyu setting ({string.Join(", ", SiyuSettings.RequiredKeys)})");
         }
 

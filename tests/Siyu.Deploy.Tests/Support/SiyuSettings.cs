@@ -25,6 +25,9 @@ internal static class SiyuSettings
     public const string ApiUrls = "Api:Urls";
     public const string PrivacyPhoneHashKey = "Privacy:PhoneHashKey";
 
+    /// <summary>Per-node settings the compose file sets in the environment only (two clustered nodes).</summary>
+    public static readonly string[] ClusterKeys = ["Cluster:Hostname", "Cluster:Port", "Cluster:SeedNodes:0"];
+
     public static readonly string[] RequiredKeys =
     [
         KafkaBootstrapServers, KafkaTopicPrefix, KafkaGroupId, KafkaSessionTimeoutMs,
