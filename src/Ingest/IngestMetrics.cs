@@ -15,6 +15,9 @@ public static class IngestMetrics
     public static readonly Gauge InFlight = Metrics.CreateGauge(
         "siyu_ingest_in_flight", "Messages consumed but not yet durably handled.");
 
+    public static readonly Gauge InFlightLimit = Metrics.CreateGauge(
+        "siyu_ingest_in_flight_limit", "The adaptive bound on messages in flight (Kafka:MaxInFlight at most; halves on handler failures).");
+
     public static readonly Counter Retries = Metrics.CreateCounter(
         "siyu_ingest_retries_total", "Retries of handling or dead-lettering after a failure.");
 

@@ -25,7 +25,7 @@ public sealed class IngestPipeline
     private readonly ILogger _log;
     private readonly OffsetTracker _tracker = new();
     private int _storing; // offsets completed but not yet stored (see ProcessAsync)
-    private readonly SemaphoreSlim _slots;
+    private readonly InFlightLimit _slots;
     private readonly ResiliencePipeline _retry;
     private IConsumer<byte[]?, byte[]?>? _consumer;
 
@@ -36,7 +36,7 @@ public sealed class IngestPipeline
         _parser = parser;
         _phones = phones;
         _log = log;
-        _slots = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
+        _slots = new InFlightLimit(options.MaxInFlight);
         IngestMetrics.InFlight.Set(0); // exported from start-up, not from the first message on
         // A valid event is never dropped for a downstream hiccup: retry until it lands or we shut down
         // (then it is not committed and is redelivered on restart).
@@ -52,6 +52,8 @@ public sealed class IngestPipeline
                 OnRetry = args =>
                 {
                     IngestMetrics.Retries.Inc();
+                    _slots.Failed();
+                    IngestMetrics.InFlightLimit.Set(_slots.Limit);
                     _log.LogWarning(args.Outcome.Exception, "Retrying in {Delay} (attempt {Attempt})", args.RetryDelay, args.AttemptNumber + 1);
                     return default;
                 },
@@ -188,7 +190,8 @@ public sealed class IngestPipeline
         finally
         {
             IngestMetrics.InFlight.Dec();
-            _slots.Release();
+            _slots.Release(completed);
+            IngestMetrics.InFlightLimit.Set(_slots.Limit);
             if (completed)
             {
                 // Counted before Complete, so the drain never sees "nothing in flight" while an
