@@ -65,7 +65,9 @@ public sealed class SalesRowsSpecs : IAsyncLifetime
         var order = Events.Order("sr2", new CustomerIds { MemberId = "SR2" }, 10m);
         var handler = _akka.Handler();
         await Assert.ThrowsAnyAsync<Exception>(async () => await handler.HandleAsync(Events.Ingested(order), default));
-        Assert.Empty(_writer.Sales);
+        // No "nothing written yet" check here: the actor's next flush may already have sent the
+        // owed row (it raced this assertion on a loaded machine). What matters is below: the row
+        // arrives, once, whether that flush or the retry sends it.
         // Ingest retries the event: already applied, so it is not decided again, but its row is still owed.
         await handler.HandleAsync(Events.Ingested(order), default);
         var sale = Assert.Single(_writer.Sales);
