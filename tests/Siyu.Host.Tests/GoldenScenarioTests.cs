@@ -103,7 +103,7 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
             // an order placed before that late claim; refunds, full and partial
             [
                 Order("e2", e, 27, S1, Channel.MiniProgram, Payment.WechatPay, Cherry),
-                Refund("rb1", b1, 40, b1.Amount), Refund("rc2", c2, 41, 5.00m), Refund("ra1", a1, 42, 19.90m),
+                Refund("rb1", b1, 40, b1.Amount), Refund("rc2", c2, 41, 5.00m), Refund("ra1", a1, 42, 19.90m), Refund("rd1", d1, 43, 3.00m),
             ],
             // X and Y turn out to be one customer (X, the older, survives)
             [
@@ -463,8 +463,8 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
                 case OrderRefunded r:
                     // Reversed with the order's attribution and channel; the refund's own time and store.
                     var order = _orders[r.OrderId];
-                    // A refund row names no payment method (the extension column is the order's payment).
-                    _sales.Add(order with { EventId = r.EventId, At = at, Store = r.StoreId!, Amount = -r.Amount, Payment = "", BuyerThen = Find(me), Items = [] });
+                    // A refund row carries its order's payment (so a wecom_collect refund comes off the guide's WeCom figure).
+                    _sales.Add(order with { EventId = r.EventId, At = at, Store = r.StoreId!, Amount = -r.Amount, BuyerThen = Find(me), Items = [] });
                     break;
                 case PageViewed:
                     break;

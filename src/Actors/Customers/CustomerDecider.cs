@@ -157,6 +157,7 @@ public static class CustomerDecider
                     {
                         EventId = evt.EventId,
                         StoreId = evt.StoreId,
+                        OrderPayment = matched.Payment,
                     });
                 }
                 break;
@@ -269,7 +270,7 @@ public static class CustomerDecider
                 return s;
             case OrderRecorded o:
             {
-                var added = Orders.Add(s, new RecentOrder(o.OrderKey, o.Amount, o.Channel, occurred, StateCompaction.Share(s, o.Attribution), default), rules);
+                var added = Orders.Add(s, new RecentOrder(o.OrderKey, o.Amount, o.Channel, occurred, StateCompaction.Share(s, o.Attribution), default, o.Payment), rules);
                 return added.Touches.IsEmpty ? added : added with { Touches = TouchMemory.Bound(added.Touches, added.Stats.LastOrderAt, rules) };
             }
             case TouchRecorded t when t.Kind.Attributes() && t.CampaignId is not null && t.GroupId is not null:

@@ -188,7 +188,10 @@ public readonly record struct RecentOrder(
     Channel Channel,
     DateTimeOffset OccurredAt,
     Attribution? Attribution,
-    EquatableArray<RefundEntry> Refunds)
+    EquatableArray<RefundEntry> Refunds,
+    // Kept so a refund's row carries its order's payment: a refunded wecom_collect sale must
+    // also come off the guide's "collected via WeCom" figure. Null in states saved before it.
+    Payment? Payment = null)
 {
     [JsonIgnore]
     public decimal Refunded

@@ -107,7 +107,10 @@ public static class SalesProjection
                 Payment = o.Payment is { } p ? EventWriter.PaymentName(p) : null,
                 Items = o.Items,
             },
-            RefundRecorded r => Row(customerId, r.EventId, r.OrderId, r.OccurredAt, r.OrderChannel, r.StoreId, -r.Amount, r.Attribution),
+            RefundRecorded r => Row(customerId, r.EventId, r.OrderId, r.OccurredAt, r.OrderChannel, r.StoreId, -r.Amount, r.Attribution) with
+            {
+                Payment = r.OrderPayment is { } p ? EventWriter.PaymentName(p) : null,
+            },
             _ => null,
         };
     }

@@ -46,10 +46,22 @@ public class SalesProjectionTests
         var refundRow = Assert.Single(Sales(c, refund));
 
         Assert.Equal(
-            orderRow with { EventId = "pos-r-1", OccurredAt = T0.AddDays(3).ToUniversalTime(), StoreId = "S002", Amount = -50.00m, Payment = null, Items = default },
+            orderRow with { EventId = "pos-r-1", OccurredAt = T0.AddDays(3).ToUniversalTime(), StoreId = "S002", Amount = -50.00m, Items = default },
             refundRow);
+        Assert.Equal("wechat_pay", refundRow.Payment); // the order's payment, like its attribution
         Assert.Equal("miniprogram", refundRow.Channel); // the order's channel, as the profile stats count it
         Assert.Equal(orderRow.Amount + refundRow.Amount, c.State.Stats.Revenue);
+    }
+
+    [Fact]
+    public void A_refunded_wecom_collect_sale_comes_off_the_collecting_guide_as_wecom_collect()
+    {
+        var c = New();
+        var order = Assert.Single(Sales(c, Ev.Order("O1", 80m, T0, guideId: "G-COLLECT", payment: Payment.WecomCollect)));
+        var refund = Assert.Single(Sales(c, Ev.Refund("O1", 80m, T0.AddDays(1))));
+
+        Assert.Equal(("wecom_collect", "G-COLLECT"), (order.Payment, order.GuideId));
+        Assert.Equal(("wecom_collect", "G-COLLECT", -80m), (refund.Payment, refund.GuideId, refund.Amount));
     }
 
     [Fact]

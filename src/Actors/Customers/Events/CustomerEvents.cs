@@ -71,6 +71,8 @@ public sealed record RefundRecorded(ulong OrderKey, string OrderId, ulong Refund
 {
     public string? EventId { get; init; }
     public string? StoreId { get; init; }
+    /// <summary>The refunded order's payment, so its row reverses a wecom_collect sale as one.</summary>
+    public Payment? OrderPayment { get; init; }
 }
 
 /// <summary>The input types that are campaign touches (wire names as the input's type).</summary>
