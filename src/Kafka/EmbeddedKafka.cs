@@ -84,6 +84,23 @@ public sealed class EmbeddedKafka : IDisposable
             throw new KafkaException(new Error((ErrorCode)err, $"Creating topic '{name}': {MockNative.ErrorText(err)}"));
     }
 
+    /// <summary>
+    /// Takes broker <paramref name="brokerId"/> (1-based) down: its connections are closed and new
+    /// ones refused until <see cref="SetBrokerUp"/>, so clients see an unreachable broker (fault tests).
+    /// </summary>
+    public void SetBrokerDown(int brokerId = 1) => Check(() => MockNative.rd_kafka_mock_broker_set_down(_cluster, brokerId), $"Taking broker {brokerId} down");
+
+    /// <summary>Brings broker <paramref name="brokerId"/> back after <see cref="SetBrokerDown"/>.</summary>
+    public void SetBrokerUp(int brokerId = 1) => Check(() => MockNative.rd_kafka_mock_broker_set_up(_cluster, brokerId), $"Bringing broker {brokerId} up");
+
+    void Check(Func<int> call, string what)
+    {
+        ObjectDisposedException.ThrowIf(_cluster == IntPtr.Zero, this);
+        var err = call();
+        if (err != 0)
+            throw new KafkaException(new Error((ErrorCode)err, $"{what}: {MockNative.ErrorText(err)}"));
+    }
+
     public void Dispose()
     {
         foreach (var f in _forwarders) f.Dispose();

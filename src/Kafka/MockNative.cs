@@ -35,5 +35,9 @@ internal static unsafe partial class MockNative
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial void rd_kafka_mock_broker_set_host_port(IntPtr mcluster, int brokerId, string host, int port);
 
+    // Down: the broker's connections are closed and new ones refused, as when its host is lost.
+    [LibraryImport(Lib)] public static partial int rd_kafka_mock_broker_set_down(IntPtr mcluster, int brokerId);
+    [LibraryImport(Lib)] public static partial int rd_kafka_mock_broker_set_up(IntPtr mcluster, int brokerId);
+
     public static string ErrorText(int err) => Marshal.PtrToStringUTF8(rd_kafka_err2str(err)) ?? $"error {err}";
 }

@@ -25,6 +25,9 @@ public sealed class TestKafka : IDisposable
             BootstrapServers = Broker.BootstrapServers,
             EnableIdempotence = true,
             LingerMs = 5,
+            // A request in flight when a fault test takes the broker down is otherwise only
+            // abandoned (and retried, idempotently) after the 60 s default.
+            SocketTimeoutMs = 10_000,
         }).Build();
     }
 
