@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Polly;
+using Polly.Retry;
 using Siyu.Host.Configuration;
 using Siyu.Sinks;
 using Siyu.Sinks.ClickHouse;
@@ -10,7 +13,7 @@ namespace Siyu.Host.Node;
 /// registered before the actors, so on shutdown it stops after them: their last saves still
 /// reach ClickHouse, and then every buffered row is inserted in order.
 /// </summary>
-public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers) : IHostedService
+public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers) : IHostedService, IHealthCheck
 {
     private readonly TaskCompletionSource<SiyuSinks> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -21,16 +24,71 @@ public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers) :
         ? Path.Combine(settings.ClickHouse.DataPath, "siyu-clean-stop")
         : null;
 
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _opening = Task.CompletedTask;
+
+    /// <summary>
+    /// Embedded chDB opens here, and a failure stops start-up (it is local: bad path or files).
+    /// A ClickHouse server that cannot be reached is retried with backoff in the background while
+    /// the node runs: customers' saves wait for it (acks, so offset commits, wait with them) and
+    /// /health reports it unhealthy until the schema is applied.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (settings.ClickHouse.Engine != "server")
+        {
+            await OpenAsync(cancellationToken);
+            return;
+        }
+        var log = loggers.CreateLogger<SinkService>();
+        var retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromSeconds(1),
+            MaxDelay = TimeSpan.FromSeconds(30),
+            OnRetry = a =>
+            {
+                log.LogError(a.Outcome.Exception,
+                    "ClickHouse server unreachable at start-up (ClickHouse:Engine=server, ClickHouse:ConnectionString host {Host}); attempt {Attempt}, retrying in {Delay}",
+                    HostOf(settings.ClickHouse.ConnectionString), a.AttemptNumber + 1, a.RetryDelay);
+                return ValueTask.CompletedTask;
+            },
+        }).Build();
+        _opening = Task.Run(async () =>
+        {
+            try
+            {
+                await retry.ExecuteAsync(async ct => await OpenAsync(ct), _stopping.Token);
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>The Host= part of a connection string, never its password.</summary>
+    private static string HostOf(string connectionString) =>
+        connectionString.Split(';').Select(p => p.Split('=', 2)).FirstOrDefault(kv => kv.Length == 2 && kv[0].Trim().Equals("Host", StringComparison.OrdinalIgnoreCase))?[1] ?? "(none)";
+
+    /// <summary>For /health: unhealthy until ClickHouse is open and its schema applied.</summary>
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_ready.Task.IsCompletedSuccessfully
+            ? HealthCheckResult.Healthy("ClickHouse schema applied")
+            : HealthCheckResult.Unhealthy("ClickHouse unreachable: schema not applied yet"));
+
+    private async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        var engine = ClickHouseEngineFactory.Create(new ClickHouseEngineOptions
+        {
+            Engine = settings.ClickHouse.Engine,
+            ConnectionString = settings.ClickHouse.ConnectionString,
+            DataPath = settings.ClickHouse.DataPath,
+        });
         try
         {
-            var engine = ClickHouseEngineFactory.Create(new ClickHouseEngineOptions
-            {
-                Engine = settings.ClickHouse.Engine,
-                ConnectionString = settings.ClickHouse.ConnectionString,
-                DataPath = settings.ClickHouse.DataPath,
-            });
             var sinks = await SiyuSinks.StartAsync(engine, new SiyuSinksOptions(), loggers, cancellationToken);
             if (CleanStopMarker is { } marker)
             {
@@ -45,7 +103,7 @@ public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers) :
             }
             _ready.SetResult(sinks);
         }
-        catch (Exception e)
+        catch (Exception e) when (settings.ClickHouse.Engine != "server")
         {
             _ready.TrySetException(e);
             throw;
@@ -54,6 +112,8 @@ public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers) :
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync();
+        await _opening;
         if (_ready.Task.IsCompletedSuccessfully)
         {
             await (await _ready.Task).StopAsync(cancellationToken);

@@ -115,7 +115,8 @@ public static class SiyuNode
         s.AddHostedService(sp => sp.GetRequiredService<IngestService>());
         s.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("cluster")
-            .AddCheck<IngestService>("ingest");
+            .AddCheck<IngestService>("ingest")
+            .AddCheck<SinkService>("clickhouse");
 
         var app = builder.Build();
         app.MapHealthChecks("/health");
