@@ -1,4 +1,5 @@
 using Siyu.Actors.Campaigns;
+using Siyu.Actors.Operations;
 using Siyu.Contracts.Events;
 
 namespace Siyu.Actors.Customers;
@@ -48,6 +49,7 @@ public static class CustomerDecider
         return command switch
         {
             Observe observe => DecideObserve(state, observe.Event ?? throw new ArgumentException("Observe needs an event", nameof(command)), at, rules, campaigns),
+            Tick tick => OperationsDecider.Tick(state, tick.At, rules),
             Absorb absorb => DecideAbsorb(state, absorb.Other ?? throw new ArgumentException("Absorb needs the other customer's state", nameof(command)), at, rules),
             _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown customer command"),
         };
@@ -65,6 +67,7 @@ public static class CustomerDecider
         var next = evt switch
         {
             ObservedEvent observed => ApplyObserved(Remember(state, observed, rules), observed, rules),
+            OperationsEvent operations => OperationsDecider.Apply(state, operations, rules),
             CustomerAbsorbed absorbed => CustomerMerge.Fold(state, absorbed.Other, rules),
             MergedIntoRecorded merged => new CustomerState
             {
@@ -207,8 +210,14 @@ public static class CustomerDecider
                 changes.Add(Touch(state, evt, TouchKind.CouponClaim, cc.CampaignId, null, campaigns) with { CouponId = cc.CouponId });
                 break;
 
-            // page_view, bind_phone, app_open, login, message, service_done, message_sent: only
-            // their ids matter for now (service tasks are a later issue).
+            case ServiceDone or MessageSent:
+                if (OperationsDecider.Observe(state, evt, occurred, rules) is { } operations)
+                {
+                    changes.Add(operations);
+                }
+                break;
+
+            // page_view, bind_phone, app_open, login, message: only their ids matter.
         }
 
         if (changes.Count == 0 && (state.IsNew || occurred < state.CreatedAt))
@@ -271,6 +280,12 @@ public static class CustomerDecider
             case OrderRecorded o:
             {
                 var added = Orders.Add(s, new RecentOrder(o.OrderKey, o.Amount, o.Channel, occurred, StateCompaction.Share(s, o.Attribution), default, o.Payment), rules);
+                if (ReferenceEquals(added, s))
+                {
+                    return s; // the same order again
+                }
+                // A new order starts its after-sale service plan (the jeweller's 3-3-3).
+                added = added.WithOps(OperationsDecider.Plan(added.Ops, added.CustomerId, o.OrderKey, o.OrderId, occurred, o.At.ToUniversalTime(), rules));
                 return added.Touches.IsEmpty ? added : added with { Touches = TouchMemory.Bound(added.Touches, added.Stats.LastOrderAt, rules) };
             }
             case TouchRecorded t when t.Kind.Attributes() && t.CampaignId is not null && t.GroupId is not null:
@@ -298,6 +313,8 @@ public static class CustomerDecider
                 return s with { Tags = Lww.SetTags(s.Tags, t.Tags) };
             case BirthdayRecorded b:
                 return s with { Birthday = b.Birthday, BirthdayAt = occurred };
+            case ServiceDoneRecorded or GuideTouchRecorded:
+                return OperationsDecider.Apply(s, evt, rules);
             default:
                 throw new ArgumentOutOfRangeException(nameof(evt), evt.GetType().Name, "unknown customer event");
         }

@@ -28,4 +28,7 @@ namespace Siyu.Actors.Customers;
 [JsonSerializable(typeof(SeenEvent[]))]
 [JsonSerializable(typeof(RecentTouch[]))]
 [JsonSerializable(typeof(LineItem[]))]
+[JsonSerializable(typeof(Siyu.Actors.Operations.ServiceTask[]))]
+[JsonSerializable(typeof(Siyu.Actors.Operations.OperationsNotice[]))]
+[JsonSerializable(typeof(DateTime[]))]
 internal sealed partial class CustomerJsonContext : JsonSerializerContext;

@@ -59,7 +59,7 @@ public static class CustomerMerge
             OrdersPrunedThrough = prunedThrough,
             Seen = SeenWindow.Prune(seen.ToArray(), rules),
             Touches = TouchMemory.Merge(a.Touches, b.Touches, stats.LastOrderAt, rules),
-            Service = a.Service ?? b.Service,
+            Operations = Siyu.Actors.Operations.OperationsDecider.Merge(a.Operations, b.Operations, rules),
         };
         // The absorbed side's orders and touches arrive with their own copies of every id.
         return StateCompaction.Compact(merged);

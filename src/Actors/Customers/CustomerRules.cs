@@ -32,6 +32,18 @@ public sealed record CustomerRules
     /// <summary>lapsed when the last order is more than this old.</summary>
     public TimeSpan LapsedAfter { get; init; } = TimeSpan.FromDays(180);
 
+    /// <summary>
+    /// Churn: at_risk also needs the time since the last order to exceed this many times the
+    /// customer's usual interval between orders (AtRiskAfter is then the floor).
+    /// </summary>
+    public double ChurnFactor { get; init; } = 2.0;
+
+    /// <summary>lapsed also needs more than this many usual intervals (LapsedAfter is the floor).</summary>
+    public double LapsedFactor { get; init; } = 4.0;
+
+    /// <summary>Service tasks, reminders, the contact cap and audiences.</summary>
+    public Siyu.Actors.Operations.OperationsRules Operations { get; init; } = Siyu.Actors.Operations.OperationsRules.Default;
+
     // --- dedup window (see SeenWindow) ---
     public int MaxSeenEvents { get; init; } = 512;
     public TimeSpan SeenHorizon { get; init; } = TimeSpan.FromDays(7);
@@ -131,6 +143,11 @@ public sealed record CustomerRules
         {
             problems.Add("frequency thresholds must satisfy 1 <= MidFrequencyMinOrders < HighFrequencyMinOrders");
         }
+        if (ChurnFactor < 1 || LapsedFactor <= ChurnFactor)
+        {
+            problems.Add("churn factors must satisfy 1 <= ChurnFactor < LapsedFactor");
+        }
+        problems.AddRange(Operations.Problems());
         if (LapsedAfter <= AtRiskAfter)
         {
             problems.Add("LapsedAfter must be longer than AtRiskAfter");

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Siyu.Actors.Operations;
 using Siyu.Contracts.Events;
 
 namespace Siyu.Actors.Customers;
@@ -68,8 +69,14 @@ public sealed record CustomerState
     /// <summary>Recently applied input events (see <see cref="SeenWindow"/>), in arrival order.</summary>
     public EquatableArray<SeenEvent> Seen { get; init; }
 
-    /// <summary>Placeholder for the after-sale service plan (a later issue fills it).</summary>
-    public ServicePlan? Service { get; init; }
+    /// <summary>Private-domain operations (service tasks, reminders, contact cap, audiences); null while there is nothing.</summary>
+    public OperationsState? Operations { get; init; }
+
+    [JsonIgnore]
+    public OperationsState Ops => Operations ?? OperationsState.Empty;
+
+    /// <summary>This state with <paramref name="ops"/> (kept null when empty, so most snapshots carry nothing for it).</summary>
+    public CustomerState WithOps(OperationsState ops) => this with { Operations = ops.IsEmpty ? null : ops };
 
     public static CustomerState Empty(string customerId)
     {
@@ -223,9 +230,6 @@ public readonly record struct RecentOrder(
         return false;
     }
 }
-
-/// <summary>Placeholder for the contract's service {next_task, due_at} (a later issue).</summary>
-public sealed record ServicePlan(string? NextTask, DateTimeOffset? DueAt);
 
 public readonly record struct ChannelStats(int Orders, decimal Revenue);
 

@@ -57,7 +57,7 @@ public sealed record ProfileChannel(int Orders, decimal Revenue);
 /// <summary>frequency: low|mid|high; state: new|active|at_risk|lapsed; as_of: the "now" they were computed at.</summary>
 public sealed record ProfileSegment(string Frequency, string State, DateTimeOffset AsOf);
 
-/// <summary>Placeholders until the service-plan issue: both null.</summary>
+/// <summary>The open service task due first (both null when none): the task name and its due time.</summary>
 public sealed record ProfileService(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? NextTask,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] DateTimeOffset? DueAt);
@@ -137,7 +137,9 @@ public static class Profile
                     new ProfileChannel(s.MiniProgram.Orders, s.MiniProgram.Revenue),
                     new ProfileChannel(s.App.Orders, s.App.Revenue))),
             Segment = new ProfileSegment(segment.Frequency.WireName(), segment.State.WireName(), now),
-            Service = new ProfileService(state.Service?.NextTask, state.Service?.DueAt),
+            Service = state.Ops.Tasks.IsEmpty
+                ? new ProfileService(null, null)
+                : new ProfileService(state.Ops.Tasks[0].Task, state.Ops.Tasks[0].DueAt),
             Version = state.Version,
             UpdatedAt = state.UpdatedAt,
         };

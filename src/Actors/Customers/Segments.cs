@@ -59,10 +59,28 @@ public static class Segments
             return LifecycleState.New;
         }
         var since = now - (stats.LastOrderAt ?? first);
-        return since > rules.LapsedAfter ? LifecycleState.Lapsed
-            : since > rules.AtRiskAfter ? LifecycleState.AtRisk
+        var (atRisk, lapsed) = Thresholds(stats, rules);
+        return since > lapsed ? LifecycleState.Lapsed
+            : since > atRisk ? LifecycleState.AtRisk
             : LifecycleState.Active;
     }
+
+    /// <summary>
+    /// Churn thresholds for this customer: k times the usual interval between orders
+    /// ((last - first) / (orders - 1)), at least the floors AtRiskAfter / LapsedAfter. A customer
+    /// who buys every 4 months is not at risk after 2; one with a single order gets the floors.
+    /// </summary>
+    public static (TimeSpan AtRisk, TimeSpan Lapsed) Thresholds(OrderStats stats, CustomerRules rules)
+    {
+        if (stats.Orders < 2 || stats.FirstOrderAt is not { } first || stats.LastOrderAt is not { } last || last <= first)
+        {
+            return (rules.AtRiskAfter, rules.LapsedAfter);
+        }
+        var usual = (last - first) / (stats.Orders - 1);
+        return (Max(rules.AtRiskAfter, usual * rules.ChurnFactor), Max(rules.LapsedAfter, usual * rules.LapsedFactor));
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     public static string WireName(this Frequency frequency) => frequency switch
     {

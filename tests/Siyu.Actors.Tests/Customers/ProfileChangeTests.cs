@@ -82,7 +82,7 @@ public class ProfileChangeTests
     {
         var c = new Customer().ObserveAll(Ev.Order("O1", 10m, T0), Ev.Order("O2", 10m, T0.AddDays(40)));
         var published = Profile.Project(c.State, T0.AddDays(41), Rules);
-        var now = T0.AddDays(101);
+        var now = T0.AddDays(121); // more than 2 x the 40-day usual interval since the last order
 
         var changes = Profile.Changes(published, Profile.Project(c.State, now, Rules), now);
 

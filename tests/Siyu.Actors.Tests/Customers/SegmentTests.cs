@@ -67,7 +67,10 @@ public class SegmentTests
     [InlineData(180 * 86400 + 1, LifecycleState.Lapsed)]
     public void State_moves_to_at_risk_after_60_days_and_lapsed_after_180(int secondsSinceLastOrder, LifecycleState expected)
     {
-        var c = WithOrdersAt([Now.AddDays(-400), Now.AddSeconds(-secondsSinceLastOrder)]);
+        // A usual interval of 20 days: 2 x 20 and 4 x 20 are under the floors, which decide here
+        // (ChurnTests cover k x interval).
+        var last = Now.AddSeconds(-secondsSinceLastOrder);
+        var c = WithOrdersAt([last.AddDays(-40), last.AddDays(-20), last]);
         Assert.Equal(expected, Segments.StateOf(c.State.Stats, Now, Rules));
     }
 
@@ -76,7 +79,9 @@ public class SegmentTests
     {
         var c = WithOrdersAt(Ev.T0, Ev.T0.AddDays(40));
         Assert.Equal(new Segment(Frequency.Mid, LifecycleState.Active), Segments.Of(c.State, Ev.T0.AddDays(41), Rules));
-        Assert.Equal(new Segment(Frequency.Low, LifecycleState.AtRisk), Segments.Of(c.State, Ev.T0.AddDays(101), Rules));
+        // usual interval 40 days: at_risk after max(60, 2 x 40) = 80 days without an order
+        Assert.Equal(new Segment(Frequency.Low, LifecycleState.Active), Segments.Of(c.State, Ev.T0.AddDays(101), Rules));
+        Assert.Equal(new Segment(Frequency.Low, LifecycleState.AtRisk), Segments.Of(c.State, Ev.T0.AddDays(121), Rules));
         Assert.Equal(new Segment(Frequency.Low, LifecycleState.Lapsed), Segments.Of(c.State, Ev.T0.AddDays(300), Rules));
     }
 

@@ -37,7 +37,15 @@ public class SerializationTests
         {
             RecentOrders = orders.ToEquatableArray(),
             Touches = [new RecentTouch("C1", "GR1", T0.UtcDateTime), new RecentTouch("C2", "GR1", T0.AddHours(1).UtcDateTime)],
-            Service = new ServicePlan("3d_comfort_check", T0.AddDays(3)),
+            Operations = new Siyu.Actors.Operations.OperationsState
+            {
+                Tasks = [new Siyu.Actors.Operations.ServiceTask(7, "O1", "comfort_check", T0.AddDays(3), "G1", T0.AddDays(3))],
+                Touches = [T0.UtcDateTime],
+                Churn = LifecycleState.AtRisk,
+                BirthdayReminded = new DateOnly(2026, 5, 1),
+                Audiences = ["vip"],
+                Outbox = [new Siyu.Actors.Operations.OperationsNotice { Id = "c1/service_due/x/comfort_check", Kind = "service_due", At = T0, Task = "comfort_check" }],
+            },
         };
     }
 

@@ -24,6 +24,13 @@ namespace Siyu.Actors.Customers;
 [JsonDerivedType(typeof(BirthdayRecorded), "birthday_recorded")]
 [JsonDerivedType(typeof(CustomerAbsorbed), "customer_absorbed")]
 [JsonDerivedType(typeof(MergedIntoRecorded), "merged_into_recorded")]
+[JsonDerivedType(typeof(Siyu.Actors.Operations.ServiceDoneRecorded), "service_done_recorded")]
+[JsonDerivedType(typeof(Siyu.Actors.Operations.GuideTouchRecorded), "guide_touch_recorded")]
+[JsonDerivedType(typeof(Siyu.Actors.Operations.ServiceTaskFired), "service_task_fired")]
+[JsonDerivedType(typeof(Siyu.Actors.Operations.ServiceTaskMissed), "service_task_missed")]
+[JsonDerivedType(typeof(Siyu.Actors.Operations.ChurnRecorded), "churn_recorded")]
+[JsonDerivedType(typeof(Siyu.Actors.Operations.ReminderFired), "reminder_fired")]
+[JsonDerivedType(typeof(Siyu.Actors.Operations.AudiencesChanged), "audiences_changed")]
 public abstract record CustomerEvent
 {
     /// <summary>Processing time of the command that produced the event (becomes updated_at).</summary>
