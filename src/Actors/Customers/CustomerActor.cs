@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Siyu.Actors.Customers.Commands;
 using Siyu.Actors.Customers.Queries;
+using Siyu.Actors.Operations;
 
 namespace Siyu.Actors.Customers;
 
@@ -32,6 +33,8 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
     private CustomerState? _savingState; // the state the save under way writes
     private List<AttributedSale> _sales = [];  // rows of events applied since the last save
     private List<Touch> _touches = [];
+    private readonly HashSet<string> _publishing = new(StringComparer.Ordinal); // outbox notices being published
+    private DateTimeOffset? _wakeRegistered; // the earliest wake this incarnation knows the due index holds
 
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId { get; }
@@ -54,6 +57,10 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
                 // change events. Latest wins on the compacted topic, so a repeat is harmless.
                 _options.Publisher.Publish(_state.CustomerId, Profile.ToJson(_state, Now, _options.Rules), []);
             }
+            if (!_state.Ops.Outbox.IsEmpty)
+            {
+                Self.Tell(PublishOutbox.Instance); // decided and saved before a crash, maybe never published
+            }
         });
         Active();
     }
@@ -73,6 +80,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
                 return;
             }
             var notices = Execute(new Observe(m.Event, Now));
+            Execute(new Tick(Now)); // audiences and anything due follow the event at once
             AfterSave(Sender, new EventAccepted(_state.CustomerId, m.Event.EventId, notices));
         });
         Command<AbsorbCustomer>(m =>
@@ -99,6 +107,31 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
                 return;
             }
             StartErasure(Sender);
+        });
+        Command<WakeCustomer>(m =>
+        {
+            if (_state.MergedInto is not null)
+            {
+                Sender.Tell(new CustomerWoken(_state.CustomerId, m.DueAt)); // the survivor keeps its own wakes
+                return;
+            }
+            _wakeRegistered = null; // this entry is being consumed: the save registers the next one
+            Execute(new Tick(Now));
+            _dirty |= OperationsDecider.NextWake(_state, Now, _options.Rules) is not null;
+            AfterSave(Sender, new CustomerWoken(_state.CustomerId, m.DueAt));
+        });
+        Command<PublishOutbox>(_ => StartPublishing(_state));
+        Command<OutboxPublished>(p =>
+        {
+            _publishing.ExceptWith(p.Ids);
+            _state = OperationsDecider.Published(_state, p.Ids);
+            _dirty = true; // the shorter outbox is saved with the next flush (a crash republishes: ids dedup)
+            AfterSave(ActorRefs.Nobody, p);
+        });
+        Command<OutboxFailed>(f =>
+        {
+            _publishing.ExceptWith(f.Ids);
+            _log.Warning(f.Cause, "Publishing operations of customer {0} failed; retried after its next save", _state.CustomerId);
         });
         Command<GetCustomer>(_ => Sender.Tell(_state));
         Command<GetIdentity>(_ => Sender.Tell(Identity()));
@@ -151,6 +184,11 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
     private void CommonSaveHandling()
     {
         Command<Flush>(_ => Save());
+        Command<WakeScheduled>(w =>
+        {
+            _wakeRegistered = w.DueAt;
+            WriteRowsThenState();
+        });
         Command<RowsWritten>(_ => SaveSnapshot(CustomerSnapshot.Serialize(_savingState!)));
         Command<RowsFailed>(f =>
         {
@@ -203,6 +241,22 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         (_saving, _waiting) = (_waiting, []);
         _dirty = false;
         _savingState = _state;
+        // The next wake reaches the due index before the state that needs it is saved: a crash in
+        // between leaves an extra wake (harmless), never a customer nobody wakes.
+        if (_options.Wakes != ActorRefs.Nobody
+            && OperationsDecider.NextWake(_savingState, Now, _options.Rules) is { } wake
+            && (_wakeRegistered is not { } registered || wake < registered))
+        {
+            var bucket = WakeIndexOptions.BucketOf(_state.CustomerId, _options.WakeBuckets);
+            _options.Wakes.Ask<WakeScheduled>(new ScheduleWake(bucket, _state.CustomerId, wake), _options.AskTimeout)
+                .PipeTo(Self, success: w => w, failure: e => new RowsFailed(e, [], []));
+            return;
+        }
+        WriteRowsThenState();
+    }
+
+    private void WriteRowsThenState()
+    {
         if (_sales.Count == 0 && _touches.Count == 0)
         {
             // Sequence number stays at 0 (nothing is journaled), so each save replaces the row.
@@ -223,6 +277,32 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         var changes = Profile.Changes(_published, saved, now, _options.Rules);
         _options.Publisher.Publish(saved.CustomerId, Profile.ToJson(saved, now, _options.Rules), changes);
         _published = saved;
+        StartPublishing(saved);
+    }
+
+    // --- operations outbox (service_due, churn_risk, reminders, audiences, compliance rows) ---
+
+    private sealed class PublishOutbox
+    {
+        public static readonly PublishOutbox Instance = new();
+    }
+
+    private sealed record OutboxPublished(IReadOnlyCollection<string> Ids);
+
+    private sealed record OutboxFailed(Exception Cause, IReadOnlyCollection<string> Ids);
+
+    /// <summary>Publishes the saved outbox; it is emptied only once the publisher confirmed (at-least-once).</summary>
+    private void StartPublishing(CustomerState saved)
+    {
+        var notices = saved.Ops.Outbox.Where(n => !_publishing.Contains(n.Id)).ToList();
+        if (notices.Count == 0)
+        {
+            return;
+        }
+        var ids = notices.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+        _publishing.UnionWith(ids);
+        _options.Operations.PublishAsync(saved.CustomerId, notices, CancellationToken.None)
+            .PipeTo(Self, success: () => new OutboxPublished(ids), failure: e => new OutboxFailed(e, ids));
     }
 
     private void AfterSaveCompleted()
@@ -286,6 +366,10 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
                 _customers.Tell(new EraseCustomer(absorbed)); // their pointer rows go too
             }
             _options.Publisher.Erase(_state.CustomerId, Now);
+            if (_options.Wakes != ActorRefs.Nobody)
+            {
+                _options.Wakes.Tell(new CancelWakes(WakeIndexOptions.BucketOf(_state.CustomerId, _options.WakeBuckets), _state.CustomerId));
+            }
             Reply(_waiting); // applied events are settled: their data is gone with the rest
             _waiting = [];
             replyTo.Tell(new CustomerErased(_state.CustomerId, Found: true));

@@ -24,6 +24,15 @@ public sealed record CustomerEntityOptions
 
     public Publishing.ISalesWriter Sales { get; init; } = Publishing.NoSalesWriter.Instance;
 
+    /// <summary>The due index region (<see cref="Operations.WakeIndexEntity"/>); Nobody: no durable wakes.</summary>
+    public IActorRef Wakes { get; init; } = ActorRefs.Nobody;
+
+    /// <summary>Buckets of the due index (<see cref="Operations.WakeIndexOptions.Buckets"/>).</summary>
+    public int WakeBuckets { get; init; } = 32;
+
+    /// <summary>Where operations notices go (profile changes, audiences, ClickHouse rows).</summary>
+    public Operations.IOperationsPublisher Operations { get; init; } = Siyu.Actors.Operations.NoOperationsPublisher.Instance;
+
     /// <summary>The node's current campaigns (fed from siyu.campaigns); orders are attributed against it.</summary>
     public Func<Campaigns.CampaignCatalog> Campaigns { get; init; } = () => Siyu.Actors.Campaigns.CampaignCatalog.Empty;
 }

@@ -1,4 +1,5 @@
 using Akka.Cluster.Hosting;
+using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Siyu.Actors.Customers;
@@ -57,7 +58,11 @@ public static class CustomerSharding
             });
         builder.WithShardRegion<CustomerRegion>("customer",
             (_, registry, _) => id => CustomerActor.PropsFor(id,
-                entity with { IdentityRegion = registry.Get<IdentityRegion>() },
+                entity with
+                {
+                    IdentityRegion = registry.Get<IdentityRegion>(),
+                    Wakes = registry.TryGet<Siyu.Actors.Operations.WakeRegion>(out var wakes) ? wakes : ActorRefs.Nobody,
+                },
                 registry.Get<CustomerRegion>()),
             new CustomerMessageExtractor(sharding.MaxShards),
             new ShardOptions

@@ -7,6 +7,7 @@ using Siyu.Actors.Customers.Queries;
 using Siyu.Actors.Hosting;
 using Siyu.Actors.Identity;
 using Siyu.Actors.Ingestion;
+using Siyu.Actors.Operations;
 
 namespace Siyu.Actors.Tests.Entities;
 
@@ -22,12 +23,21 @@ public sealed class ActorSystemFixture : IAsyncDisposable
     public CustomerEntityOptions Options { get; }
 
     private readonly JournalOptions _journal;
+    private readonly ShardingOptions _sharding;
 
-    public ActorSystemFixture(TimeSpan? flushInterval = null, JournalOptions? journal = null, CustomerEntityOptions? options = null)
+    /// <summary>The due index, as the node runs it (its clock is the customers' clock).</summary>
+    public WakeIndexOptions Wakes { get; }
+
+    public ActorSystemFixture(TimeSpan? flushInterval = null, JournalOptions? journal = null, CustomerEntityOptions? options = null,
+        TimeSpan? passivateIdleAfter = null)
     {
         Options = (options ?? new CustomerEntityOptions()) with { FlushInterval = flushInterval ?? TimeSpan.FromMilliseconds(50) };
         _journal = journal ?? JournalOptions.Sqlite(DatabasePath);
+        _sharding = new ShardingOptions { MaxShards = 10, PassivateIdleAfter = passivateIdleAfter ?? TimeSpan.FromMinutes(2) };
+        Wakes = new WakeIndexOptions { Buckets = Options.WakeBuckets, CheckInterval = TimeSpan.FromMilliseconds(100), Clock = Options.Clock };
     }
+
+    public IActorRef WakeIndex => _host!.Services.GetRequiredService<ActorRegistry>().Get<WakeRegion>();
 
     public ActorSystem System => _host!.Services.GetRequiredService<ActorSystem>();
     public IActorRef Customers => _host!.Services.GetRequiredService<ActorRegistry>().Get<CustomerRegion>();
@@ -59,7 +69,8 @@ public sealed class ActorSystemFixture : IAsyncDisposable
             .ConfigureServices(services => services.AddAkka(SiyuAkkaConfiguration.SystemName, builder => builder
                 .WithSiyuCluster(new ClusterNodeOptions())
                 .WithSiyuPersistence(_journal)
-                .WithCustomerSharding(Options, new ShardingOptions { MaxShards = 10 })))
+                .WithCustomerSharding(Options, _sharding)
+                .WithWakeIndex(Wakes, _sharding.MaxShards)))
             .Build();
         await _host.StartAsync();
         // Sharding needs the node to be Up before regions hand out shards.
