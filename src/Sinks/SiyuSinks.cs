@@ -37,6 +37,7 @@ public sealed class SiyuSinks : IAsyncDisposable
         Touches = new ClickHouseSink<TouchRow>(clickHouse, SiyuTables.Touches(db), options.Sink, loggers.CreateLogger<ClickHouseSink<TouchRow>>());
         Profiles = new ClickHouseSink<ProfileRow>(clickHouse, SiyuTables.Profiles(db), options.Sink, loggers.CreateLogger<ClickHouseSink<ProfileRow>>());
         Campaigns = new ClickHouseSink<CampaignRow>(clickHouse, SiyuTables.Campaigns(db), options.Sink, loggers.CreateLogger<ClickHouseSink<CampaignRow>>());
+        Operations = new ClickHouseSink<OperationsRow>(clickHouse, SiyuTables.Operations(db), options.Sink, loggers.CreateLogger<ClickHouseSink<OperationsRow>>());
         Queries = new SalesQueries(clickHouse, db);
         _erasure = new CustomerErasure(clickHouse, db);
         if (options.PipelineMetrics is { } metrics)
@@ -55,6 +56,9 @@ public sealed class SiyuSinks : IAsyncDisposable
     public ClickHouseSink<ProfileRow> Profiles { get; }
 
     public ClickHouseSink<CampaignRow> Campaigns { get; }
+
+    /// <summary>Service tasks, reminders, churn moves and guide touches (004_operations.sql).</summary>
+    public ClickHouseSink<OperationsRow> Operations { get; }
 
     public PipelineMetricsRecorder? PipelineMetrics { get; }
 
@@ -90,7 +94,8 @@ public sealed class SiyuSinks : IAsyncDisposable
             Sales.StopAsync(cancellationToken),
             Touches.StopAsync(cancellationToken),
             Profiles.StopAsync(cancellationToken),
-            Campaigns.StopAsync(cancellationToken)).ConfigureAwait(false);
+            Campaigns.StopAsync(cancellationToken),
+            Operations.StopAsync(cancellationToken)).ConfigureAwait(false);
         if (PipelineMetrics is not null)
         {
             await PipelineMetrics.DisposeAsync().ConfigureAwait(false);
@@ -103,7 +108,8 @@ public sealed class SiyuSinks : IAsyncDisposable
             Sales.DisposeAsync().AsTask(),
             Touches.DisposeAsync().AsTask(),
             Profiles.DisposeAsync().AsTask(),
-            Campaigns.DisposeAsync().AsTask()).ConfigureAwait(false);
+            Campaigns.DisposeAsync().AsTask(),
+            Operations.DisposeAsync().AsTask()).ConfigureAwait(false);
         if (PipelineMetrics is not null)
         {
             await PipelineMetrics.DisposeAsync().ConfigureAwait(false);

@@ -44,8 +44,11 @@ public sealed class CustomerApiTests(NodeFixture node)
         Assert.Contains(new PhoneHasher(NodeFixture.PhoneKey).Hash("13900000001"), viaPhone.ToJsonString());
 
         await node.SendAsync(new GroupJoined { EventId = "api-2", OccurredAt = T0.AddMinutes(1), Channel = Channel.Group, Ids = new CustomerIds { MemberId = "API-M1" }, GroupId = "GR-API" });
-        var joined = await NodeFixture.Eventually(() => GetJson("/v1/customers/lookup?member_id=API-M1"), r => r.Body?["prompts"]?.AsArray().Count == 0);
-        Assert.Empty(joined.Body!["prompts"]!.AsArray());
+        var joined = await NodeFixture.Eventually(() => GetJson("/v1/customers/lookup?member_id=API-M1"),
+            r => r.Body?["prompts"]?.AsArray().All(p => (string)p!["code"]! != "invite_to_group") == true);
+        // The order's first after-sale task (comfort_check, 3 days after) is due within the week.
+        var service = Assert.Single(joined.Body!["prompts"]!.AsArray());
+        Assert.Equal(("service_due", "comfort_check"), ((string)service!["code"]!, (string)service["task"]!));
         Assert.True((bool)joined.Body["in_private_domain"]!);
     }
 

@@ -44,10 +44,36 @@ public sealed class SettingsTests
     [InlineData("Privacy:PhoneHashKey", "short", "Privacy:PhoneHashKey")]
     [InlineData("Ingest:MaxPayloadBytes", "10", "Ingest:MaxPayloadBytes")]
     [InlineData("Kafak:GroupId", "x", "Kafak")]
+    [InlineData("Operations:ServiceTasks", "comfort_check=3", "Operations:ServiceTasks")]
+    [InlineData("Operations:ServiceTasks", "=3d", "Operations:ServiceTasks")]
+    [InlineData("Operations:ServiceMissedAfter", "1h", "MissedAfter")]
+    [InlineData("Operations:ChurnFloor", "soon", "Operations:ChurnFloor")]
+    [InlineData("Operations:ContactCap", "0", "Operations:ContactCap")]
+    [InlineData("Operations:Cap", "3", "Cap")]
+    [InlineData("Audiences:winback", "in_private_domain or state=at_risk", "Audiences:winback")]
+    [InlineData("Audiences:winback", "frequency=sometimes", "Audiences:winback")]
+    [InlineData("Audiences:bad name", "has_guide", "Audiences:bad name")]
     public void A_bad_setting_stops_start_up_with_a_message_naming_it(string key, string value, string named)
     {
         var ex = Fails(With(key, value));
         Assert.Contains(named, ex.Message);
+    }
+
+    [Fact]
+    public void Operations_settings_become_the_customer_rules()
+    {
+        var settings = SettingsLoader.Load(SettingsLoader.Build(null, new(Valid)
+        {
+            ["Operations:ServiceTasks"] = "comfort_check=2min, cleaning=5min",
+            ["Operations:ContactCap"] = "2",
+            ["Audiences:winback"] = "in_private_domain and frequency=low and state=at_risk",
+        }), embedded: false);
+        var rules = settings.Operations.ToRules(settings.Audiences);
+        Assert.Equal([("comfort_check", TimeSpan.FromMinutes(2)), ("cleaning", TimeSpan.FromMinutes(5))],
+            rules.Operations.ServiceTasks.Select(t => (t.Name, t.Offset)));
+        Assert.Equal(2, rules.Operations.ContactCap);
+        Assert.Equal(3, Assert.Single(rules.Operations.Audiences).Terms.Count);
+        Assert.Empty(rules.Problems());
     }
 
     [Fact]

@@ -16,6 +16,7 @@ namespace Siyu.Actors.Customers;
     UseStringEnumConverter = true)]
 [JsonSerializable(typeof(CustomerProfile))]
 [JsonSerializable(typeof(ProfileChange))]
+[JsonSerializable(typeof(Siyu.Actors.Operations.AudienceMessage))]
 [JsonSerializable(typeof(CustomerSnapshot.Envelope))]
 [JsonSerializable(typeof(CustomerEvent))]
 // element arrays read and written by EquatableArrayJsonConverter<T>

@@ -79,6 +79,21 @@ public sealed record ProfileChange
     public ProfileSegment? PreviousSegment { get; init; }
     public IReadOnlyList<string>? MergedFrom { get; init; }
     public string? MergedInto { get; init; }
+
+    // Operations (service_due, churn_risk, birthday_reminder, anniversary_reminder): see Operations/OperationsNotice.
+
+    /// <summary>Stable id of an operations change: a republished one (after a crash) carries the same.</summary>
+    public string? NoticeId { get; init; }
+    public string? Task { get; init; }
+    public string? OrderId { get; init; }
+    public DateTimeOffset? DueAt { get; init; }
+    public string? GuideId { get; init; }
+    /// <summary>churn_risk: at_risk or lapsed, and what it was before.</summary>
+    public string? State { get; init; }
+    public string? PreviousState { get; init; }
+    /// <summary>Reminders: the occasion's date and how many days ahead the reminder comes.</summary>
+    public DateOnly? Date { get; init; }
+    public int? DaysBefore { get; init; }
 }
 
 /// <summary>The change names of the contract (those this entity emits today, plus the later ones).</summary>

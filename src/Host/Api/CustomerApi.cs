@@ -7,6 +7,7 @@ using Siyu.Actors.Customers.Commands;
 using Siyu.Actors.Customers.Queries;
 using Siyu.Actors.Hosting;
 using Siyu.Actors.Identity;
+using Siyu.Actors.Operations;
 using Siyu.Contracts.Events;
 using Siyu.Contracts.Privacy;
 using Siyu.Host.Node;
@@ -24,7 +25,7 @@ public static partial class CustomerApi
         [IdType.MemberId, IdType.Phone, IdType.UnionId, IdType.OpenId, IdType.ExternalUserId, IdType.AppUserId];
 
     /// <summary>The fruit chain's checkout prompt (domain.md): "not in a group yet, invite them".</summary>
-    public const string InvitePrompt = "该用户未进社群,请加用户到社群";
+    public const string InvitePrompt = PosPrompts.InviteMessage;
 
     [GeneratedRegex("^c[0-9a-f]{22}$")]
     private static partial Regex CustomerIdFormat();
@@ -38,7 +39,7 @@ public static partial class CustomerApi
 
     private static IResult Problem(int status, string error) => Results.Json(new JsonObject { ["error"] = error }, statusCode: status);
 
-    private static async Task<IResult> Lookup(HttpRequest request, ActorRegistry registry, PhoneHasher phones, CustomerRules rules, CancellationToken ct)
+    private static async Task<IResult> Lookup(HttpRequest request, ActorRegistry registry, PhoneHasher phones, CustomerRules rules, TimeProvider clock, CancellationToken ct)
     {
         var given = request.Query.Where(q => q.Value.Count > 0).ToList();
         var known = LookupTypes.Select(t => t.WireName()).ToList();
@@ -62,10 +63,21 @@ public static partial class CustomerApi
             return Problem(404, $"no customer with this {type.WireName()}");
         }
         var profile = ProfileJson(state, rules);
+        // The cashier's prompts: invite to a group, a service task due, a birthday this week.
         var prompts = new JsonArray();
-        if (!state.ActiveGroups.Any())
+        foreach (var p in PosPrompts.For(state, clock.GetUtcNow(), rules))
         {
-            prompts.Add(new JsonObject { ["code"] = "invite_to_group", ["message"] = InvitePrompt });
+            var prompt = new JsonObject { ["code"] = p.Code, ["message"] = p.Message };
+            if (p.Task is not null)
+            {
+                prompt["task"] = p.Task;
+                prompt["due_at"] = p.DueAt;
+            }
+            if (p.Date is { } date)
+            {
+                prompt["date"] = date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+            }
+            prompts.Add(prompt);
         }
         profile["prompts"] = prompts;
         return Results.Json(profile);

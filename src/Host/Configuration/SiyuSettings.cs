@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using Siyu.Actors.Customers;
+using Siyu.Actors.Operations;
 
 namespace Siyu.Host.Configuration;
 
@@ -16,6 +18,10 @@ public sealed class SiyuSettings
     public PrivacySettings Privacy { get; set; } = new();
     public ClusterSettings Cluster { get; set; } = new();
     public CustomerSettings Customers { get; set; } = new();
+    public OperationsSettings Operations { get; set; } = new();
+
+    /// <summary>Audience name -> rule (see <see cref="AudienceRule"/>), e.g. Audiences:winback.</summary>
+    public Dictionary<string, string> Audiences { get; set; } = new();
 
     /// <summary>Every problem found, each naming its setting; empty when the settings are usable.</summary>
     public IReadOnlyList<string> Validate(bool embedded, bool processesEvents = true)
@@ -30,6 +36,7 @@ public sealed class SiyuSettings
         Privacy.Validate(errors, embedded || !processesEvents);
         Cluster.Validate(errors);
         Customers.Validate(errors);
+        Operations.Validate(errors, Audiences);
         return errors;
     }
 
@@ -229,4 +236,111 @@ public sealed class CustomerSettings
         SiyuSettings.Range(errors, "Customers:RefundGraceSeconds", RefundGraceSeconds, 0, 3_600);
         SiyuSettings.Range(errors, "Customers:MaxShards", MaxShards, 1, 10_000);
     }
+}
+
+/// <summary>
+/// Private-domain operations (README "Operations"): the after-sale service plan, churn, reminders,
+/// the contact cap. Durations are a number and a unit: s, min, h, d, w ("3d", "2min").
+/// </summary>
+public sealed class OperationsSettings
+{
+    /// <summary>name=offset pairs every order starts, e.g. "comfort_check=3d,cleaning=21d,trade_in=90d".</summary>
+    public string ServiceTasks { get; set; } = "comfort_check=3d,cleaning=21d,trade_in=90d";
+    /// <summary>A task done by due + this is on time.</summary>
+    public string ServiceOnTimeWithin { get; set; } = "2d";
+    /// <summary>A task not done by due + this is missed.</summary>
+    public string ServiceMissedAfter { get; set; } = "14d";
+    /// <summary>at_risk after ChurnFactor x the customer's usual interval between orders, and at least ChurnFloor.</summary>
+    public double ChurnFactor { get; set; } = 2.0;
+    public string ChurnFloor { get; set; } = "60d";
+    public double LapsedFactor { get; set; } = 4.0;
+    public string LapsedFloor { get; set; } = "180d";
+    public int BirthdayLeadDays { get; set; } = 7;
+    public int AnniversaryLeadDays { get; set; } = 7;
+    /// <summary>The tag holding an anniversary (yyyy-MM-dd).</summary>
+    public string AnniversaryTag { get; set; } = "anniversary";
+    /// <summary>Guide-initiated touches per customer per ContactWindow; due reminders beyond it wait.</summary>
+    public int ContactCap { get; set; } = 3;
+    public string ContactWindow { get; set; } = "7d";
+    /// <summary>The brand's local time zone as an offset (dates of birthdays, "this week").</summary>
+    public int UtcOffsetHours { get; set; } = 8;
+    /// <summary>Buckets of the durable due index; fixed for the life of a cluster.</summary>
+    public int WakeBuckets { get; set; } = 32;
+
+    internal void Validate(List<string> errors, IReadOnlyDictionary<string, string> audiences)
+    {
+        try
+        {
+            var rules = ToRules(audiences);
+            errors.AddRange(rules.Problems().Select(p => "Operations: " + p));
+        }
+        catch (SettingProblem p)
+        {
+            errors.Add(p.Message);
+        }
+        SiyuSettings.Range(errors, "Operations:BirthdayLeadDays", BirthdayLeadDays, 0, 60);
+        SiyuSettings.Range(errors, "Operations:AnniversaryLeadDays", AnniversaryLeadDays, 0, 60);
+        SiyuSettings.Range(errors, "Operations:ContactCap", ContactCap, 1, 1000);
+        SiyuSettings.Range(errors, "Operations:UtcOffsetHours", UtcOffsetHours, -12, 14);
+        SiyuSettings.Range(errors, "Operations:WakeBuckets", WakeBuckets, 1, 10_000);
+    }
+
+    /// <summary>The customer rules these settings describe; throws a problem naming the setting.</summary>
+    public CustomerRules ToRules(IReadOnlyDictionary<string, string> audiences)
+    {
+        var operations = OperationsRules.Default with
+        {
+            ServiceTasks = ParseTasks(ServiceTasks),
+            OnTimeWithin = Duration("Operations:ServiceOnTimeWithin", ServiceOnTimeWithin),
+            MissedAfter = Duration("Operations:ServiceMissedAfter", ServiceMissedAfter),
+            BirthdayLeadDays = BirthdayLeadDays,
+            AnniversaryLeadDays = AnniversaryLeadDays,
+            AnniversaryTag = string.IsNullOrWhiteSpace(AnniversaryTag) ? throw new SettingProblem("Operations:AnniversaryTag must not be empty") : AnniversaryTag,
+            ContactCap = ContactCap,
+            ContactWindow = Duration("Operations:ContactWindow", ContactWindow),
+            LocalOffset = TimeSpan.FromHours(UtcOffsetHours),
+            Audiences = audiences.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a =>
+            {
+                try
+                {
+                    return AudienceRule.Parse(a.Key, a.Value);
+                }
+                catch (FormatException e)
+                {
+                    throw new SettingProblem($"Audiences:{a.Key}: {e.Message}");
+                }
+            }).ToList(),
+        };
+        return CustomerRules.Default with
+        {
+            ChurnFactor = ChurnFactor,
+            LapsedFactor = LapsedFactor,
+            AtRiskAfter = Duration("Operations:ChurnFloor", ChurnFloor),
+            LapsedAfter = Duration("Operations:LapsedFloor", LapsedFloor),
+            Operations = operations,
+        };
+    }
+
+    private static TimeSpan Duration(string name, string value) =>
+        Durations.TryParse(value, out var d) && d >= TimeSpan.Zero
+            ? d
+            : throw new SettingProblem($"{name} '{value}' is not a duration (a number and s, min, h, d or w, e.g. 3d or 2min)");
+
+    private static List<ServiceTaskRule> ParseTasks(string text)
+    {
+        var tasks = new List<ServiceTaskRule>();
+        foreach (var entry in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = entry.IndexOf('=');
+            var name = eq > 0 ? entry[..eq].Trim() : "";
+            if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+            {
+                throw new SettingProblem($"Operations:ServiceTasks entry '{entry}' is not name=duration (e.g. comfort_check=3d)");
+            }
+            tasks.Add(new ServiceTaskRule(name, Duration($"Operations:ServiceTasks '{name}'", entry[(eq + 1)..])));
+        }
+        return tasks;
+    }
+
+    private sealed class SettingProblem(string message) : Exception(message);
 }

@@ -7,6 +7,7 @@ using Siyu.Actors.Customers;
 using Siyu.Actors.Hosting;
 using Siyu.Actors.Identity;
 using Siyu.Actors.Ingestion;
+using Siyu.Actors.Operations;
 using Siyu.Actors.Publishing;
 using Siyu.Contracts;
 using Siyu.Contracts.Privacy;
@@ -50,9 +51,10 @@ public static class SiyuNode
 
         var s = builder.Services;
         var topics = new Topics(settings.Kafka.TopicPrefix);
-        var rules = CustomerRules.Default;
+        var rules = settings.Operations.ToRules(settings.Audiences); // validated at start-up
         var askTimeout = TimeSpan.FromSeconds(30);
         s.AddSingleton(settings);
+        s.AddSingleton(TimeProvider.System); // the API's "now" (prompts); the customers take theirs from CustomerEntityOptions
         s.AddSingleton(topics);
         s.AddSingleton(rules);
         s.AddSingleton(new PhoneHasher(settings.Privacy.EffectiveKey));
@@ -73,6 +75,7 @@ public static class SiyuNode
         s.AddSingleton<SinkService>();
         s.AddHostedService(sp => sp.GetRequiredService<SinkService>());
         s.AddSingleton<ISalesWriter, ClickHouseSalesWriter>();
+        s.AddSingleton<IOperationsPublisher, OperationsPublisher>();
         s.AddSingleton(sp => new CampaignFeed(options.BootstrapServers, topics.Campaigns, settings.Kafka.Client,
             sp.GetRequiredService<ILogger<CampaignFeed>>()));
         s.AddHostedService<CampaignFeedService>();
@@ -90,12 +93,15 @@ public static class SiyuNode
                     Publisher = sp.GetRequiredService<IProfilePublisher>(),
                     Sales = sp.GetRequiredService<ISalesWriter>(),
                     Campaigns = () => sp.GetRequiredService<CampaignFeed>().Current,
+                    Operations = sp.GetRequiredService<IOperationsPublisher>(),
+                    WakeBuckets = settings.Operations.WakeBuckets,
                 },
                 new ShardingOptions
                 {
                     MaxShards = settings.Customers.MaxShards,
                     PassivateIdleAfter = TimeSpan.FromSeconds(settings.Customers.PassivateIdleSeconds),
                 })
+            .WithWakeIndex(new WakeIndexOptions { Buckets = settings.Operations.WakeBuckets }, settings.Customers.MaxShards)
             // Last and prepended, so it wins over everything above.
             .AddHocon(options.AkkaHocon ?? "", HoconAddMode.Prepend));
         s.AddSingleton(sp =>

@@ -73,6 +73,10 @@ public static class SiyuTables
     public static SinkTable<CampaignRow> Campaigns(string database = SchemaMigrator.DefaultDatabase) =>
         new($"{database}.campaigns");
 
+    /// <summary><c>operations</c>: notices keyed by notice_id (ReplacingMergeTree collapses a republished one).</summary>
+    public static SinkTable<OperationsRow> Operations(string database = SchemaMigrator.DefaultDatabase) =>
+        new($"{database}.operations") { OccurredAt = r => r.At, Key = r => r.NoticeId };
+
     /// <summary><c>pipeline_metrics</c>: plain samples.</summary>
     public static SinkTable<MetricSampleRow> PipelineMetrics(string database = SchemaMigrator.DefaultDatabase) =>
         new($"{database}.pipeline_metrics");

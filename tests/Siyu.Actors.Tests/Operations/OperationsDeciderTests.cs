@@ -330,3 +330,22 @@ public class AudienceTests
     [InlineData("1000000w")]
     public void Bad_durations_are_refused(string text) => Assert.False(Durations.TryParse(text, out _));
 }
+
+public class PosPromptTests
+{
+    private static readonly DateTimeOffset T0 = Ev.T0;
+
+    [Fact]
+    public void The_cashier_sees_invite_service_due_and_birthday_this_week()
+    {
+        var c = new Customer { Clock = T0 };
+        c.ObserveAll(Ev.Order("O1", 10m, T0), Ev.Birthday(new DateOnly(1990, 3, 8), T0));
+        Assert.Equal([PosPrompts.InviteToGroup], PosPrompts.For(c.State, T0.AddDays(-30), c.Rules).Select(p => p.Code));
+        var prompts = PosPrompts.For(c.State, T0, c.Rules);
+        Assert.Equal([PosPrompts.InviteToGroup, PosPrompts.ServiceDue, PosPrompts.BirthdayThisWeek], prompts.Select(p => p.Code));
+        Assert.Equal(("comfort_check", T0.AddDays(3)), (prompts[1].Task, prompts[1].DueAt!.Value));
+        Assert.Equal(new DateOnly(2026, 3, 8), prompts[2].Date);
+        c.ObserveAll(Ev.Join("GR1", T0), OpsEv.Done("comfort_check", T0.AddDays(1)));
+        Assert.Equal([PosPrompts.BirthdayThisWeek], PosPrompts.For(c.State, T0.AddDays(1), c.Rules).Select(p => p.Code));
+    }
+}

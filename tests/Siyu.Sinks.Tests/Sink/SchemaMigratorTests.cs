@@ -9,7 +9,7 @@ public sealed class SchemaMigratorTests(ChDbFixture fixture)
 {
     private static readonly string[] Tables =
     [
-        "attributed_sales", "touches", "profiles", "campaigns", "schema_version", "pipeline_metrics",
+        "attributed_sales", "touches", "profiles", "campaigns", "schema_version", "pipeline_metrics", "operations",
         "campaign_sales_minute", "campaign_sku_minute", "group_sales_minute", "guide_sales_minute", "store_sales_minute",
         "campaign_touch_minute", "guide_touch_minute", "customer_survivors",
     ];
