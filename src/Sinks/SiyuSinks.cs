@@ -57,7 +57,7 @@ public sealed class SiyuSinks : IAsyncDisposable
 
     public ClickHouseSink<CampaignRow> Campaigns { get; }
 
-    /// <summary>Service tasks, reminders, churn moves and guide touches (004_operations.sql).</summary>
+    /// <summary>Service tasks, reminders, churn moves and guide touches (005_operations.sql).</summary>
     public ClickHouseSink<OperationsRow> Operations { get; }
 
     public PipelineMetricsRecorder? PipelineMetrics { get; }

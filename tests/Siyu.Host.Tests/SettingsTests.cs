@@ -62,7 +62,7 @@ public sealed class SettingsTests
     [Fact]
     public void Operations_settings_become_the_customer_rules()
     {
-        var settings = SettingsLoader.Load(SettingsLoader.Build(null, new(Valid)
+        var settings = SettingsLoader.Load(SettingsLoader.Build(null, new Dictionary<string, string?>(Valid)
         {
             ["Operations:ServiceTasks"] = "comfort_check=2min, cleaning=5min",
             ["Operations:ContactCap"] = "2",

@@ -1,7 +1,7 @@
 namespace Siyu.Sinks.Rows;
 
 /// <summary>
-/// One row of <c>siyu.operations</c> (004_operations.sql): a service task due or closed, a guide
+/// One row of <c>siyu.operations</c> (005_operations.sql): a service task due or closed, a guide
 /// touch with the contact-window count, a churn move or a reminder. Absent values are empty.
 /// </summary>
 public sealed record OperationsRow

@@ -1,4 +1,4 @@
--- Siyu ClickHouse schema, version 4: private-domain operations (service timers, reminders, the
+-- Siyu ClickHouse schema, version 5: private-domain operations (service timers, reminders, the
 -- contact cap). One row per notice a customer decided, keyed by its deterministic notice_id
 -- (a notice published twice after a crash is one row once merged; read with FINAL or argMax):
 --   service_due            a task became due and was announced to its guide
