@@ -114,6 +114,11 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
                 Order("y2", y, 55, S2, Channel.MiniProgram, Payment.WechatPay, Apple),
                 Refund("ry1", y1, 56, 10.00m),
             ],
+            // operations: A's guide does the 3-day comfort check (on time); C's guide messages C four times (cap 3)
+            [
+                new ServiceDone { EventId = $"sd-{Run}", OccurredAt = T0.AddMinutes(60), Channel = Channel.Group, Ids = a, GuideId = U1, Task = "comfort_check" },
+                .. Enumerable.Range(1, 4).Select(n => (InputEvent)new MessageSent { EventId = $"ms{n}-{Run}", OccurredAt = T0.AddMinutes(60 + n), Channel = Channel.Group, Ids = c, GuideId = U3 }),
+            ],
         ];
     }
 
@@ -196,6 +201,11 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
             Assert.Equal(sol.Revenue, live["revenue"]!.GetValue<decimal>());
             Assert.Equal(sol.Orders, live["orders"]!.GetValue<ulong>());
             Assert.Equal(sol.Buyers, live["buyers"]!.GetValue<ulong>());
+
+            // Operations notices reach ClickHouse after the customers' saves (their outbox).
+            await Until(async () => await Count(engine, $"SELECT count() FROM siyu.operations FINAL WHERE guide_id IN ('{U1}', '{U3}')") == 5, "operations rows");
+            Assert.Equal(1UL, await Count(engine, $"SELECT count() FROM siyu.operations FINAL WHERE kind = 'service_outcome' AND outcome = 'on_time' AND task = 'comfort_check' AND guide_id = '{U1}'"));
+            Assert.Equal(4UL, await Count(engine, $"SELECT count() FROM siyu.operations FINAL WHERE kind = 'guide_touch' AND guide_id = '{U3}'"));
 
             await DashboardsReturnRows(engine, started);
         }
@@ -466,8 +476,8 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
                     // A refund row carries its order's payment (so a wecom_collect refund comes off the guide's WeCom figure).
                     _sales.Add(order with { EventId = r.EventId, At = at, Store = r.StoreId!, Amount = -r.Amount, BuyerThen = Find(me), Items = [] });
                     break;
-                case PageViewed:
-                    break;
+                case PageViewed or ServiceDone or MessageSent:
+                    break; // no sale or campaign touch (operations rows are checked on their own)
                 default:
                     throw new NotSupportedException(e.GetType().Name);
             }

@@ -232,7 +232,8 @@ public static class OperationsDecider
                 ops = ops with
                 {
                     Tasks = ops.Tasks.Where(t => !(t.OrderKey == d.OrderKey && t.Task == d.Task)).ToEquatableArray(),
-                    Outbox = ops.Outbox.Append(Outcome(id, task, d.Outcome, d.GuideId, d.OccurredAt.ToUniversalTime(), at)).ToEquatableArray(),
+                    // Business time: when the service was done (dashboards bucket compliance by it).
+                    Outbox = ops.Outbox.Append(Outcome(id, task, d.Outcome, d.GuideId, d.OccurredAt.ToUniversalTime(), d.OccurredAt.ToUniversalTime())).ToEquatableArray(),
                 };
                 break;
             case ServiceDoneRecorded:
@@ -278,7 +279,8 @@ public static class OperationsDecider
                 ops = ops with
                 {
                     Tasks = ops.Tasks.Where(t => !(t.OrderKey == m.OrderKey && t.Task == m.Task)).ToEquatableArray(),
-                    Outbox = ops.Outbox.Append(Outcome(id, task, ServiceOutcomes.Missed, task.GuideId, null, at)).ToEquatableArray(),
+                    // Business time: the deadline that was missed.
+                    Outbox = ops.Outbox.Append(Outcome(id, task, ServiceOutcomes.Missed, task.GuideId, null, task.DueAt + r.MissedAfter)).ToEquatableArray(),
                 };
                 break;
             case ChurnRecorded c:

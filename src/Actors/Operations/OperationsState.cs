@@ -76,7 +76,11 @@ public static class NoticeKinds
     public const string AnniversaryReminder = "anniversary_reminder";
     /// <summary>A task closed: done on time, late, or missed (a ClickHouse row, not a change event).</summary>
     public const string ServiceOutcome = "service_outcome";
-    /// <summary>A guide-initiated touch (message_sent), with the count in the window (a ClickHouse row).</summary>
+    /// <summary>
+    /// A guide-initiated touch (message_sent), a ClickHouse row with the count in the window as
+    /// known when it was processed (events of one customer may arrive out of order; the
+    /// dashboard recounts from the touches themselves).
+    /// </summary>
     public const string GuideTouch = "guide_touch";
     /// <summary>entered / exited an audience (siyu.audiences).</summary>
     public const string Audience = "audience";

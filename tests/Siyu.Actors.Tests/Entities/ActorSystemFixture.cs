@@ -34,7 +34,8 @@ public sealed class ActorSystemFixture : IAsyncDisposable
         Options = (options ?? new CustomerEntityOptions()) with { FlushInterval = flushInterval ?? TimeSpan.FromMilliseconds(50) };
         _journal = journal ?? JournalOptions.Sqlite(DatabasePath);
         _sharding = new ShardingOptions { MaxShards = 10, PassivateIdleAfter = passivateIdleAfter ?? TimeSpan.FromMinutes(2) };
-        Wakes = new WakeIndexOptions { Buckets = Options.WakeBuckets, CheckInterval = TimeSpan.FromMilliseconds(100), Clock = Options.Clock };
+        // Snapshots every two changes, so restarts also recover the index from a snapshot.
+        Wakes = new WakeIndexOptions { Buckets = Options.WakeBuckets, CheckInterval = TimeSpan.FromMilliseconds(100), Clock = Options.Clock, SnapshotEvery = 2 };
     }
 
     public IActorRef WakeIndex => _host!.Services.GetRequiredService<ActorRegistry>().Get<WakeRegion>();

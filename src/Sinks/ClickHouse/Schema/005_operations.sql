@@ -4,7 +4,8 @@
 --   service_due            a task became due and was announced to its guide
 --   service_outcome        a task closed: outcome on_time | late | missed (3-3-3 compliance)
 --   guide_touch            a guide-initiated touch (message_sent), with the customer's touches in
---                          the contact window at that moment and the cap then in force
+--                          the contact window as known when it was processed (events may arrive
+--                          out of order: count from the rows for exact figures) and the cap in force
 --   churn_risk             the customer became at_risk or lapsed (state)
 --   birthday_reminder / anniversary_reminder
 -- Absent values are empty strings, 0, or NULL for instants.
