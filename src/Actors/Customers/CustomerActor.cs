@@ -294,7 +294,10 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
     /// <summary>Publishes the saved outbox; it is emptied only once the publisher confirmed (at-least-once).</summary>
     private void StartPublishing(CustomerState saved)
     {
-        var notices = saved.Ops.Outbox.Where(n => !_publishing.Contains(n.Id)).ToList();
+        // Only what the current state still holds: a save that was under way when a publication
+        // was confirmed must not publish it again.
+        var current = _state.Ops.Outbox.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+        var notices = saved.Ops.Outbox.Where(n => current.Contains(n.Id) && !_publishing.Contains(n.Id)).ToList();
         if (notices.Count == 0)
         {
             return;

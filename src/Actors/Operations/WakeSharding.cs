@@ -22,7 +22,7 @@ public static class WakeSharding
 {
     /// <summary>
     /// The due index (<see cref="WakeIndexEntity"/>), one entity per bucket, sharded like the
-    /// customers, and on every node a keeper that pokes each bucket every few seconds so that
+    /// customers, and on every node a keeper that pokes one bucket every 100 ms in turn so that
     /// buckets run again soon after a restart or a rebalance (they are never passivated).
     /// Customers find the region through the registry (<see cref="CustomerEntityOptions.Wakes"/>).
     /// </summary>
@@ -48,19 +48,20 @@ public static class WakeSharding
 
         public WakeKeeper(IActorRef wakes, int buckets)
         {
+            // One bucket per tick (each recovers from the journal when it starts), so a node start
+            // does not put every bucket's recovery on the journal at once.
+            var next = 0;
             Receive<string>(_ =>
             {
-                for (var b = 0; b < buckets; b++)
-                {
-                    wakes.Tell(new PokeWakeBucket(b));
-                }
+                wakes.Tell(new PokeWakeBucket(next));
+                next = (next + 1) % buckets;
             });
         }
 
         protected override void PreStart()
         {
             // Not at once: the node's start (journal tables, the first customers) comes first.
-            Timers.StartPeriodicTimer("poke", "poke", TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5));
+            Timers.StartPeriodicTimer("poke", "poke", TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100));
         }
     }
 }

@@ -73,7 +73,18 @@ public sealed class OperationsEntitySpecs : IAsyncLifetime
 
     private async Task<string> BuyAsync(string memberId)
     {
-        await _akka.Handler().HandleAsync(Events.Ingested(Events.Order("o-" + memberId, new CustomerIds { MemberId = memberId }, 5000m)), default);
+        // Retried like ingest retries a handler failure (a cold start on a fresh journal can be slow).
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _akka.Handler().HandleAsync(Events.Ingested(Events.Order("o-" + memberId, new CustomerIds { MemberId = memberId }, 5000m)), default);
+                break;
+            }
+            catch (AskTimeoutException) when (attempt < 3)
+            {
+            }
+        }
         return (await _akka.CustomerOf(IdType.MemberId, memberId)).CustomerId;
     }
 
@@ -155,7 +166,8 @@ public sealed class OperationsEntitySpecs : IAsyncLifetime
         _published.Failing = false;
         var state = await _akka.Customers.Ask<CustomerState>(new GetCustomer(id), ActorSystemFixture.AskTimeout); // starts it
         Assert.True(Assert.Single(state.Ops.Tasks, t => t.Task == "comfort_check").Fired); // recovered fired, not fired again
-        await Eventually(() => Task.FromResult(_published.Of(NoticeKinds.ServiceDue).Count == 1), "the saved notice is published on recovery");
+        await Eventually(() => Task.FromResult(_published.Of(NoticeKinds.ServiceDue).Count >= 1), "the saved notice is published on recovery");
+        Assert.Single(_published.Of(NoticeKinds.ServiceDue).Select(n => n.Id).Distinct());
         Assert.Equal($"{id}/service_due/", _published.Of(NoticeKinds.ServiceDue)[0].Id[..(id.Length + 13)]);
         await Eventually(async () =>
             (await _akka.Customers.Ask<CustomerState>(new GetCustomer(id), ActorSystemFixture.AskTimeout)).Ops.Outbox.IsEmpty,
