@@ -179,6 +179,8 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
 
     private sealed record RowsWritten;
 
+    private sealed record WakeNotScheduled(Exception Cause);
+
     private sealed record RowsFailed(Exception Cause, List<AttributedSale> Sales, List<Touch> Touches);
 
     private void CommonSaveHandling()
@@ -187,6 +189,15 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         Command<WakeScheduled>(w =>
         {
             _wakeRegistered = w.DueAt;
+            WriteRowsThenState();
+        });
+        Command<WakeNotScheduled>(f =>
+        {
+            // The state is saved all the same (events must not wait on the index, e.g. while the
+            // node stops); the wake that woke us is not acknowledged, so the index keeps its entry
+            // and wakes us again, and that save registers the next wake.
+            _log.Warning(f.Cause, "Registering the next wake of customer {0} failed", _state.CustomerId);
+            _saving = _saving.Select(w => w.Reply is CustomerWoken ? (w.ReplyTo, (object)new Status.Failure(f.Cause)) : w).ToList();
             WriteRowsThenState();
         });
         Command<RowsWritten>(_ => SaveSnapshot(CustomerSnapshot.Serialize(_savingState!)));
@@ -249,7 +260,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         {
             var bucket = WakeIndexOptions.BucketOf(_state.CustomerId, _options.WakeBuckets);
             _options.Wakes.Ask<WakeScheduled>(new ScheduleWake(bucket, _state.CustomerId, wake), _options.AskTimeout)
-                .PipeTo(Self, success: w => w, failure: e => new RowsFailed(e, [], []));
+                .PipeTo(Self, success: w => w, failure: e => new WakeNotScheduled(e));
             return;
         }
         WriteRowsThenState();
