@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Siyu.Sinks.ClickHouse;
 using Siyu.Sinks.ClickHouse.Embedded;
 
@@ -41,7 +42,15 @@ public static class Program
                 return 2;
         }
 
-        // Exit with the connection still open, as a crashed or killed host would.
+        // Exit with the connection still open, as a crashed or killed host would, and through
+        // _exit: a normal exit runs libchdb's static destructors, which can crash (exit 139) or
+        // hang, as `siyu` avoids with Node/ProcessExit (seen here under load).
+        Console.Out.Flush();
+        Console.Error.Flush();
+        Exit(0);
         return 0;
     }
+
+    [DllImport("libc", EntryPoint = "_exit")]
+    private static extern void Exit(int status);
 }

@@ -47,7 +47,7 @@ public sealed class ChDbPersistenceTests(ITestOutputHelper output)
         var sw = Stopwatch.StartNew();
         using var child = Process.Start(psi)!;
         var stderr = child.StandardError.ReadToEndAsync();
-        var stdout = child.StandardOutput.ReadToEnd();
+        var stdout = child.StandardOutput.ReadToEndAsync(); // async, so a hung child meets the timeout below
         if (!child.WaitForExit(60_000))
         {
             child.Kill(entireProcessTree: true);
@@ -56,6 +56,6 @@ public sealed class ChDbPersistenceTests(ITestOutputHelper output)
 
         output.WriteLine($"child {mode}: exit {child.ExitCode} in {sw.ElapsedMilliseconds} ms; stderr: {stderr.Result.Trim()}");
         Assert.Equal(0, child.ExitCode);
-        return stdout.Trim();
+        return stdout.Result.Trim();
     }
 }
