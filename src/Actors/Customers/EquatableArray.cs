@@ -22,6 +22,15 @@ public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadO
     /// <summary>Takes ownership of <paramref name="items"/>: the caller must not keep writing to it.</summary>
     internal EquatableArray(T[] items) => _items = items.Length == 0 ? null : items;
 
+    /// <summary>
+    /// A copy of <paramref name="items"/>. Also how Akka's default (Newtonsoft) serializer builds
+    /// one when a message crosses nodes: without a public IEnumerable constructor it cannot, and
+    /// every remote message holding ids failed to deserialize (found by the two-node test).
+    /// </summary>
+    public EquatableArray(IEnumerable<T> items) : this(items.ToArray())
+    {
+    }
+
     public static EquatableArray<T> Empty => default;
 
     public int Count => _items?.Length ?? 0;
