@@ -421,7 +421,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
 
     private void StartMerge(MergeInto m, IActorRef replyTo)
     {
-        if (_state.MergedInto is { } already)
+        if (_state.MergedInto is { } already && !_state.HandOverPending)
         {
             replyTo.Tell(new MergedReply(_state.CustomerId, already));
             return;
@@ -430,6 +430,11 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         {
             replyTo.Tell(new MergedReply(_state.CustomerId, _state.CustomerId));
             return;
+        }
+        if (_state.MergedInto is null)
+        {
+            // Point at the survivor and freeze the state before handing it over (BeginHandOver).
+            Execute(new BeginHandOver(m.SurvivorId, Now));
         }
         if (_dirty || _saving.Count > 0)
         {
@@ -444,11 +449,13 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
             }
             return;
         }
-        // Hand the whole state to the survivor first; only when it is durable there does this
-        // customer become a pointer. A crash in between repeats the hand-over, which the
-        // survivor ignores the second time.
-        _customers.Ask<CustomerAbsorbedReply>(new AbsorbCustomer(m.SurvivorId, _state), _options.AskTimeout)
-            .PipeTo(Self, success: r => new HandedOver(replyTo, m.SurvivorId), failure: e => new HandOverFailed(replyTo, e));
+        // The saved, frozen state goes to the survivor; only when it is durable there does this
+        // customer drop it and keep the pointer. A crash in between repeats the hand-over of the
+        // same state (new events were forwarded meanwhile), which the survivor ignores.
+        var survivor = _state.MergedInto!;
+        var handed = _state with { MergedInto = null, HandOverPending = false };
+        _customers.Ask<CustomerAbsorbedReply>(new AbsorbCustomer(survivor, handed), _options.AskTimeout)
+            .PipeTo(Self, success: r => new HandedOver(replyTo, survivor), failure: e => new HandOverFailed(replyTo, e));
         Become(Merging);
     }
 

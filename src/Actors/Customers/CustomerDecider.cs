@@ -38,9 +38,16 @@ public static class CustomerDecider
         if (command is MarkMergedInto mark)
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(mark.SurvivorId);
-            return mark.SurvivorId == state.CustomerId || mark.SurvivorId == state.MergedInto
+            return mark.SurvivorId == state.CustomerId || (mark.SurvivorId == state.MergedInto && !state.HandOverPending)
                 ? []
                 : [new MergedIntoRecorded(mark.SurvivorId) { At = at }];
+        }
+        if (command is BeginHandOver begin)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(begin.SurvivorId);
+            return begin.SurvivorId == state.CustomerId || state.MergedInto is not null
+                ? []
+                : [new HandOverStarted(begin.SurvivorId) { At = at }];
         }
         if (state.MergedInto is { } survivor)
         {
@@ -69,6 +76,7 @@ public static class CustomerDecider
             ObservedEvent observed => ApplyObserved(Remember(state, observed, rules), observed, rules),
             OperationsEvent operations => OperationsDecider.Apply(state, operations, rules),
             CustomerAbsorbed absorbed => CustomerMerge.Fold(state, absorbed.Other, rules),
+            HandOverStarted started => state with { MergedInto = started.SurvivorId, HandOverPending = true },
             MergedIntoRecorded merged => new CustomerState
             {
                 // The survivor now holds the history; keeping it here too would count it twice

@@ -33,6 +33,13 @@ public sealed record CustomerState
     /// <summary>Set when this customer was absorbed; the rest of the state is then cleared.</summary>
     public string? MergedInto { get; init; }
 
+    /// <summary>
+    /// <see cref="MergedInto"/> is set but the state is not yet handed over: the customer already
+    /// routes everything to the survivor, so the state it hands over (again, after a crash) is
+    /// exactly the one saved with this flag, which the survivor may ignore as already absorbed.
+    /// </summary>
+    public bool HandOverPending { get; init; }
+
     /// <summary>Group memberships by group_id, last-writer-wins on occurred_at, with a few tombstones.</summary>
     public EquatableArray<Membership> Groups { get; init; }
 

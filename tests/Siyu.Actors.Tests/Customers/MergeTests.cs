@@ -8,6 +8,25 @@ public class MergeTests
     private static readonly DateTimeOffset T0 = Ev.T0;
 
     [Fact]
+    public void A_customer_handing_over_is_frozen_so_a_repeated_hand_over_carries_the_same_state()
+    {
+        var absorbed = new Customer("C-2").ObserveAll(Ev.Order("O1", 10m, T0));
+        absorbed.Send(new BeginHandOver("C-1", absorbed.Clock));
+        Assert.Equal(("C-1", true, 1), (absorbed.State.MergedInto, absorbed.State.HandOverPending, absorbed.State.Stats.Orders));
+        var frozen = absorbed.State;
+
+        // Anything arriving now goes to the survivor: applied here, it would miss a hand-over
+        // repeated after a crash, which the survivor ignores as already absorbed.
+        Assert.IsType<RedirectRequired>(Assert.Single(absorbed.Observe(Ev.Order("O2", 5m, T0.AddMinutes(1)))));
+        Assert.Empty(absorbed.Send(new BeginHandOver("C-0", absorbed.Clock)));
+        Assert.Equal(frozen, absorbed.State);
+
+        // Confirmed by the survivor: only the pointer remains.
+        absorbed.Send(new MarkMergedInto("C-1", absorbed.Clock));
+        Assert.Equal(("C-1", false, 0), (absorbed.State.MergedInto, absorbed.State.HandOverPending, absorbed.State.Stats.Orders));
+    }
+
+    [Fact]
     public void The_older_customer_survives_then_the_smaller_id()
     {
         var older = new Customer("C-9").ObserveAll(Ev.PageView(T0)).State;

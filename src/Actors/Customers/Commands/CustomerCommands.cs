@@ -19,5 +19,12 @@ public sealed record Observe(InputEvent Event, DateTimeOffset At) : CustomerComm
 /// </summary>
 public sealed record Absorb(CustomerState Other, DateTimeOffset At) : CustomerCommand(At);
 
+/// <summary>
+/// Before handing its state to <paramref name="SurvivorId"/>: point there and freeze the state.
+/// Without it, events applied after a hand-over that a crash left unconfirmed went into a second
+/// hand-over that the survivor ignored as already absorbed (orders lost in the kill -9 test).
+/// </summary>
+public sealed record BeginHandOver(string SurvivorId, DateTimeOffset At) : CustomerCommand(At);
+
 /// <summary>This customer was absorbed by <paramref name="SurvivorId"/>: keep only the pointer.</summary>
 public sealed record MarkMergedInto(string SurvivorId, DateTimeOffset At) : CustomerCommand(At);

@@ -24,6 +24,7 @@ namespace Siyu.Actors.Customers;
 [JsonDerivedType(typeof(BirthdayRecorded), "birthday_recorded")]
 [JsonDerivedType(typeof(CustomerAbsorbed), "customer_absorbed")]
 [JsonDerivedType(typeof(MergedIntoRecorded), "merged_into_recorded")]
+[JsonDerivedType(typeof(HandOverStarted), "hand_over_started")]
 [JsonDerivedType(typeof(Siyu.Actors.Operations.ServiceDoneRecorded), "service_done_recorded")]
 [JsonDerivedType(typeof(Siyu.Actors.Operations.GuideTouchRecorded), "guide_touch_recorded")]
 [JsonDerivedType(typeof(Siyu.Actors.Operations.ServiceTaskFired), "service_task_fired")]
@@ -143,6 +144,9 @@ public sealed record CustomerAbsorbed(CustomerState Other) : CustomerEvent;
 
 /// <summary>This customer was absorbed; from now on it only points at the survivor.</summary>
 public sealed record MergedIntoRecorded(string SurvivorId) : CustomerEvent;
+
+/// <summary>This customer will be absorbed by the survivor: its state is frozen (saved) before it is handed over.</summary>
+public sealed record HandOverStarted(string SurvivorId) : CustomerEvent;
 
 /// <summary>Information for the actor; Apply ignores it and it bumps no version.</summary>
 public abstract record CustomerNotice : CustomerEvent;
