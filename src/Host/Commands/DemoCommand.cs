@@ -64,6 +64,15 @@ public static class DemoCommand
         {
             throw new SettingsException(problems);
         }
+        // The day: the latest coupon day (Tuesday) in China before today. Not today itself: the
+        // day's tail (late refunds, after-sale calls) runs past midnight, and an event more than
+        // Ingest:MaxFutureSkewHours (24) ahead of now is dead-lettered as occurred_at_out_of_range.
+        var yesterday = DateOnly.FromDateTime(DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).DateTime).AddDays(-1);
+        var day = yesterday.AddDays(-(((int)yesterday.DayOfWeek - (int)DayOfWeek.Tuesday + 7) % 7));
+        // The 3-3-3 service's first task comes due for the played day's orders by the time they are
+        // processed (the day is `lag` days ago): service_due events happen while the board runs.
+        var lag = yesterday.DayNumber - day.DayNumber;
+        var first = lag > 0 ? $"{lag}d" : "1min";
         // The embedded broker forgets everything on exit, so the journal starts empty too.
         var workDir = Directory.CreateTempSubdirectory("siyu-demo-");
         var configuration = SettingsLoader.Build(configFile, new Dictionary<string, string?>
@@ -79,17 +88,13 @@ public static class DemoCommand
             ["Kafka:MaxInFlight"] = "1000",
             // A refund whose order never comes is dead-lettered within the demo's minute.
             ["Customers:RefundGraceSeconds"] = "5",
+            ["Operations:ServiceTasks"] = $"comfort_check={first},cleaning={lag + 21}d,trade_in={lag + 90}d",
             // The board is the demo's output; only warnings and errors are logged over it.
             ["Logging:LogLevel:Default"] = "Warning",
         });
         var settings = SettingsLoader.Load(configuration, embedded: true);
         var topics = new Topics(settings.Kafka.TopicPrefix);
 
-        // The day: the latest coupon day (Tuesday) in China before today. Not today itself: the
-        // day's tail (late refunds, after-sale calls) runs past midnight, and an event more than
-        // Ingest:MaxFutureSkewHours (24) ahead of now is dead-lettered as occurred_at_out_of_range.
-        var yesterday = DateOnly.FromDateTime(DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).DateTime).AddDays(-1);
-        var day = yesterday.AddDays(-(((int)yesterday.DayOfWeek - (int)DayOfWeek.Tuesday + 7) % 7));
         var playSeconds = durationSeconds > 0 ? Math.Max(10, durationSeconds * 0.75) : 120;
         var stores = storeCount > 0 ? storeCount : (int)Math.Clamp(Math.Ceiling(rate * playSeconds / MessagesPerCustomerFirstDay / CustomersPerStore), 1, 400);
         var sim = new TrafficSimulator(new SimulationOptions
