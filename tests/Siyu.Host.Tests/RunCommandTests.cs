@@ -1,6 +1,7 @@
 using System.Net;
 using Siyu.Contracts;
 using Siyu.Kafka;
+using Siyu.Tests.Shared;
 
 namespace Siyu.Host.Tests;
 

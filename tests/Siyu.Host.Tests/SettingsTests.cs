@@ -1,4 +1,5 @@
 using Siyu.Host.Configuration;
+using Siyu.Tests.Shared;
 
 namespace Siyu.Host.Tests;
 

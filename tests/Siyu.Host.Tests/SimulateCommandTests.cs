@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Siyu.Contracts;
 using Siyu.Kafka;
+using Siyu.Tests.Shared;
 
 namespace Siyu.Host.Tests;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using Siyu.Tests.Shared;
 
 namespace Siyu.Reliability.Tests.Support;
 

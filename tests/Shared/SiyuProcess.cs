@@ -2,10 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
-namespace Siyu.Reliability.Tests.Support;
+namespace Siyu.Tests.Shared;
 
 /// <summary>
 /// The real `siyu` executable (the Host build output copied beside the tests) as a child process,
+/// shared by the Host and Reliability tests,
 /// as an operator runs it: configuration by SIYU_* environment variables, stopped by a signal.
 /// </summary>
 public sealed class SiyuProcess : IDisposable
@@ -74,6 +75,13 @@ public sealed class SiyuProcess : IDisposable
         await _process.WaitForExitAsync(cts.Token);
         _process.WaitForExit(); // flushes the redirected streams
         return _process.ExitCode;
+    }
+
+    public static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args, IDictionary<string, string>? env = null, int timeoutSeconds = 60)
+    {
+        using var p = new SiyuProcess(args, env);
+        var exit = await p.WaitAsync(TimeSpan.FromSeconds(timeoutSeconds));
+        return (exit, p.Stdout, p.Stderr);
     }
 
     public void Dispose()
