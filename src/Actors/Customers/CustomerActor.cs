@@ -61,6 +61,14 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
             {
                 Self.Tell(PublishOutbox.Instance); // decided and saved before a crash, maybe never published
             }
+            if (_state.HandOverPending)
+            {
+                // Frozen for a merge whose hand-over died with the previous process. Nobody asks
+                // again: the resolver already follows the pointer to the survivor, so the events
+                // retried after the crash reach the survivor without this customer's history
+                // (orders missing from the merged profile in the kill -9 test). Resume it here.
+                Self.Tell(ResumeHandOver.Instance);
+            }
         });
         Active();
     }
@@ -94,6 +102,13 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
             AfterSave(Sender, new CustomerAbsorbedReply(_state.CustomerId, m.Other.CustomerId));
         });
         Command<MergeInto>(m => StartMerge(m, Sender));
+        Command<ResumeHandOver>(_ =>
+        {
+            if (_state.HandOverPending && _state.MergedInto is { } survivor)
+            {
+                StartMerge(new MergeInto(_state.CustomerId, survivor), ActorRefs.Nobody);
+            }
+        });
         Command<EraseCustomer>(m =>
         {
             if (_state.MergedInto is { } survivor)
@@ -419,6 +434,13 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
 
     private sealed record HandOverFailed(IActorRef ReplyTo, Exception Cause);
 
+    private sealed class ResumeHandOver
+    {
+        public static readonly ResumeHandOver Instance = new();
+    }
+
+    private static readonly TimeSpan HandOverRetry = TimeSpan.FromSeconds(2);
+
     private void StartMerge(MergeInto m, IActorRef replyTo)
     {
         if (_state.MergedInto is { } already && !_state.HandOverPending)
@@ -475,6 +497,10 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         });
         Command<HandOverFailed>(f =>
         {
+            // The resolver treats a pointer as a finished merge and will not ask again, so the
+            // frozen state must reach the survivor on this customer's own initiative.
+            _log.Warning(f.Cause, "Handing customer {0} over to {1} failed; retrying in {2}", _state.CustomerId, _state.MergedInto, HandOverRetry);
+            Timers.StartSingleTimer("hand-over", ResumeHandOver.Instance, HandOverRetry);
             f.ReplyTo.Tell(new Status.Failure(f.Cause));
             Become(Active);
             Stash.UnstashAll();

@@ -95,6 +95,52 @@ public sealed class CustomerActorSpecs : TestKit, IAsyncLifetime
     }
 
     [Fact]
+    public void A_hand_over_cut_short_by_a_crash_is_resumed_when_the_frozen_customer_starts_again()
+    {
+        var older = NewId();
+        Thread.Sleep(2);
+        var younger = NewId();
+        var probe = CreateTestProbe();
+        _akka.Customers.Tell(new ObserveEvent(older, Events.Order("r1", new CustomerIds { MemberId = "K7" }, 1m)), probe);
+        probe.ExpectMsg<EventAccepted>(TimeSpan.FromSeconds(10));
+
+        // The younger customer as a kill -9 left it: frozen for the merge and saved, but the
+        // survivor never received it. Written straight to the snapshot store, as the dead process did.
+        var now = DateTimeOffset.UtcNow;
+        var frozen = CustomerState.Empty(younger);
+        foreach (CustomerCommand command in new CustomerCommand[]
+                 {
+                     new Observe(Events.Order("r2", new CustomerIds { OpenId = "k7" }, 2m, minute: 1), now),
+                     new BeginHandOver(older, now),
+                 })
+        {
+            frozen = CustomerDecider.ApplyAll(frozen, CustomerDecider.Decide(frozen, command, _akka.Options.Rules, Siyu.Actors.Campaigns.CampaignCatalog.Empty), _akka.Options.Rules);
+        }
+        Assert.True(frozen.HandOverPending);
+        var store = Akka.Persistence.Persistence.Instance.Apply(Sys).SnapshotStoreFor(null);
+        store.Tell(new Akka.Persistence.SaveSnapshot(new Akka.Persistence.SnapshotMetadata("customer-" + younger, 0, DateTime.UtcNow), CustomerSnapshot.Serialize(frozen)), probe);
+        probe.ExpectMsg<Akka.Persistence.SaveSnapshotSuccess>(TimeSpan.FromSeconds(10));
+
+        // The resolver only looks it up (it follows the pointer and asks for no merge): starting
+        // it must be enough for the survivor to receive its history.
+        _akka.Customers.Tell(new GetIdentity(younger), probe);
+        Assert.Equal(older, probe.ExpectMsg<CustomerIdentity>(TimeSpan.FromSeconds(10)).MergedInto);
+        AwaitAssert(() =>
+        {
+            _akka.Customers.Tell(new GetCustomer(older), probe);
+            var survivor = probe.ExpectMsg<CustomerState>();
+            Assert.Contains(younger, survivor.MergedFrom);
+            Assert.Equal((2, 3m), (survivor.Stats.Orders, survivor.Stats.Revenue));
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+        AwaitAssert(() =>
+        {
+            _akka.Customers.Tell(new GetCustomer(younger), probe);
+            var pointer = probe.ExpectMsg<CustomerState>();
+            Assert.Equal((older, false, 0), (pointer.MergedInto, pointer.HandOverPending, pointer.Stats.Orders));
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
     public void Erasure_removes_the_state_and_a_second_erasure_finds_nothing()
     {
         var id = NewId();
