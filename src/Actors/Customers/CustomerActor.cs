@@ -82,6 +82,13 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
     {
         Command<ObserveEvent>(m =>
         {
+            if (_state.HandOverPending)
+            {
+                // Until the survivor holds this customer's history: a refund of an order only this
+                // side has seen would find no order there (and be dead-lettered after its grace).
+                Stash.Stash();
+                return;
+            }
             if (_state.MergedInto is { } survivor)
             {
                 _customers.Forward(m with { CustomerId = survivor });
@@ -93,6 +100,11 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         });
         Command<AbsorbCustomer>(m =>
         {
+            if (_state.HandOverPending)
+            {
+                Stash.Stash(); // forwarded once this customer's own hand-over is done
+                return;
+            }
             if (_state.MergedInto is { } survivor)
             {
                 _customers.Forward(m with { CustomerId = survivor });
@@ -111,6 +123,11 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         });
         Command<EraseCustomer>(m =>
         {
+            if (_state.HandOverPending)
+            {
+                Stash.Stash(); // the survivor erases this customer's history once it holds it
+                return;
+            }
             if (_state.MergedInto is { } survivor)
             {
                 _customers.Forward(m with { CustomerId = survivor });
