@@ -15,7 +15,7 @@ public sealed record JournalOptions(string Provider, string ConnectionString)
 }
 
 /// <summary>How this node joins the cluster. No seeds: a single node that joins itself (dev, tests).</summary>
-public sealed record ClusterNodeOptions(string Hostname = "127.0.0.1", int Port = 0, IReadOnlyList<string>? SeedNodes = null);
+public sealed record ClusterNodeOptions(string Hostname = "127.0.0.1", int Port = 0, IReadOnlyList<string>? SeedNodes = null, int DownUnreachableAfterSeconds = 20);
 
 /// <summary>
 /// The actor system's configuration as AkkaConfigurationBuilder extension methods, shared by
@@ -44,14 +44,14 @@ public static class SiyuAkkaConfiguration
         // two nodes (an even split keeps the side with the lowest address, here the dead one).
         // keep-oldest keeps the side with the oldest member (where the shard coordinators
         // live), and down-if-alone lets the others carry on when the oldest is cut off alone.
-        // Unreachable members are downed after stable-after, so their shards move and no
+        // Unreachable members are downed after stable-after (Cluster:DownUnreachableAfterSeconds), so their shards move and no
         // customer is live on two nodes at once.
-        builder.AddHocon("""
+        builder.AddHocon($$"""
             akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
             akka.cluster.split-brain-resolver {
               active-strategy = keep-oldest
               keep-oldest.down-if-alone = on
-              stable-after = 20s
+              stable-after = {{options.DownUnreachableAfterSeconds}}s
             }
             """, HoconAddMode.Prepend);
         builder.WithRemoting(options.Hostname, options.Port);

@@ -201,10 +201,13 @@ public sealed class ClusterSettings
     public int Port { get; set; }
     /// <summary>akka.tcp://siyu@host:port of the seed nodes; empty: this node forms a cluster of its own.</summary>
     public List<string> SeedNodes { get; set; } = [];
+    /// <summary>The split-brain resolver's stable-after: how long a member stays unreachable before it is downed and its shards move.</summary>
+    public int DownUnreachableAfterSeconds { get; set; } = 20;
 
     internal void Validate(List<string> errors)
     {
         SiyuSettings.Range(errors, "Cluster:Port", Port, 0, 65535);
+        SiyuSettings.Range(errors, "Cluster:DownUnreachableAfterSeconds", DownUnreachableAfterSeconds, 1, 600);
         if (string.IsNullOrWhiteSpace(Hostname))
         {
             errors.Add("Cluster:Hostname must not be empty");

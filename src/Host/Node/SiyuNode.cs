@@ -82,7 +82,7 @@ public static class SiyuNode
 
         // Customers: one actor per customer and one per identifier value, sharded.
         s.AddAkka(SiyuAkkaConfiguration.SystemName, (akka, sp) => akka
-            .WithSiyuCluster(new ClusterNodeOptions(settings.Cluster.Hostname, settings.Cluster.Port, settings.Cluster.SeedNodes))
+            .WithSiyuCluster(new ClusterNodeOptions(settings.Cluster.Hostname, settings.Cluster.Port, settings.Cluster.SeedNodes, settings.Cluster.DownUnreachableAfterSeconds))
             .WithSiyuPersistence(new JournalOptions(settings.Journal.Provider, settings.Journal.ConnectionString))
             .WithCustomerSharding(
                 new CustomerEntityOptions

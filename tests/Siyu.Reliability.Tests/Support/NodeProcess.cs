@@ -74,13 +74,16 @@ public sealed class NodeProcess : IDisposable
     }
 
     /// <summary>Input messages this process has finished (accepted or dead-lettered), from /metrics.</summary>
-    public async Task<long> HandledAsync()
+    public Task<long> HandledAsync() => MetricAsync("siyu_ingest_messages_total{");
+
+    /// <summary>The sum of the /metrics series whose line starts with <paramref name="prefix"/>; -1 when unreachable.</summary>
+    public async Task<long> MetricAsync(string prefix)
     {
         try
         {
             var text = await Http.GetStringAsync("/metrics");
             return (long)text.Split('\n')
-                .Where(l => l.StartsWith("siyu_ingest_messages_total{", StringComparison.Ordinal))
+                .Where(l => l.StartsWith(prefix, StringComparison.Ordinal))
                 .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
