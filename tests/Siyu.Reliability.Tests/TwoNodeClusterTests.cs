@@ -57,7 +57,7 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
 
         using var a = new NodeProcess(envA);
         await a.WaitHealthyAsync();
-        var b = new NodeProcess(envB);
+        NodeProcess? b = new NodeProcess(envB);
         try
         {
             await b.WaitHealthyAsync();
@@ -73,9 +73,11 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
 
             // 2. B leaves gracefully: its shards hand over to A, which handles the second quarter.
             b.Process.Terminate();
-            Assert.Equal(0, await b.Process.WaitAsync(TimeSpan.FromSeconds(60)));
-            Assert.Contains("Exiting completed", b.Process.Stdout);
+            var exit = await b.Process.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(exit == 0 && b.Process.Stdout.Contains("Exiting completed", StringComparison.Ordinal),
+                $"B did not leave cleanly (exit {exit})\n{b.Process.Tail(40)}");
             b.Dispose();
+            b = null;
             await Send(kafka, parts[1]);
             await WaitCommitted(kafka, a, b);
             output.WriteLine($"{Elapsed}s part 2: B left with SIGTERM, A handled the second quarter");
@@ -119,7 +121,7 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
         }
         finally
         {
-            b.Dispose();
+            b?.Dispose();
         }
     }
 
@@ -136,7 +138,7 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>Waits until the group has committed everything sent: the cluster handled it all.</summary>
-    private static async Task WaitCommitted(TestKafka kafka, NodeProcess a, NodeProcess b, int seconds = 60)
+    private static async Task WaitCommitted(TestKafka kafka, NodeProcess a, NodeProcess? b, int seconds = 60)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         long behind;
@@ -144,7 +146,7 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
         {
             await Task.Delay(250);
         }
-        Assert.True(behind == 0, $"{behind} messages still uncommitted after {seconds}s\nA:\n{a.Process.Tail(30)}\nB:\n{b.Process.Tail(30)}");
+        Assert.True(behind == 0, $"{behind} messages still uncommitted after {seconds}s\nA:\n{a.Process.Tail(30)}\nB:\n{b?.Process.Tail(30)}");
     }
 
     /// <summary>Waits for a line of the node's log (from character <paramref name="from"/> on) holding <paramref name="text"/> and returns it.</summary>
