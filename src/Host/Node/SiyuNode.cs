@@ -129,6 +129,7 @@ public static class SiyuNode
         app.MapMetrics("/metrics");
         app.MapCustomerApi();
         app.MapCampaignApi();
+        app.MapClusterApi();
         return app;
     }
 }
