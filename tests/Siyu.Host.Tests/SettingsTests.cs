@@ -44,6 +44,7 @@ public sealed class SettingsTests
     [InlineData("Api:Urls", "not a url", "Api:Urls")]
     [InlineData("Privacy:PhoneHashKey", "short", "Privacy:PhoneHashKey")]
     [InlineData("Ingest:MaxPayloadBytes", "10", "Ingest:MaxPayloadBytes")]
+    [InlineData("Cluster:DownUnreachableAfterSeconds", "0", "Cluster:DownUnreachableAfterSeconds")]
     [InlineData("Kafak:GroupId", "x", "Kafak")]
     [InlineData("Operations:ServiceTasks", "comfort_check=3", "Operations:ServiceTasks")]
     [InlineData("Operations:ServiceTasks", "=3d", "Operations:ServiceTasks")]

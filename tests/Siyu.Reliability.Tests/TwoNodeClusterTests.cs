@@ -13,13 +13,16 @@ namespace Siyu.Reliability.Tests;
 /// Shared state: one journal (SQLite in WAL mode, which several processes on one host may open;
 /// PostgreSQL is the production choice and is exercised by the persistence tests, while here the
 /// file keeps start-up cheap). ClickHouse is not shared: embedded chDB belongs to one process, so
-/// each node has its own directory and campaign totals (per node) are not compared; the
-/// customers' state and siyu.profiles are what both nodes share.
+/// each node has its own directory. Campaign totals are compared (A's and B's added up) after the
+/// leave and the rejoin, where every sale is in exactly one store; not after the kill, where rows
+/// B wrote before it died unsaved are written again by A into its own store (one shared ClickHouse
+/// server collapses them by event_id, two embedded ones cannot).
 ///
-/// No customer live twice: two live incarnations of a customer would each start from the journal
-/// and count the orders routed to them; one would then save over the other (orders lost) or both
-/// would publish (orders counted twice, or two live profiles for one member on siyu.profiles).
-/// Either way the exact per-customer comparison fails.
+/// No customer live twice, checked two ways: directly, by sampling both nodes' hosted shards
+/// (GET /v1/cluster) all along (<see cref="ShardWatch"/>); and by the result: two live
+/// incarnations of a customer would each start from the journal and count the orders routed to
+/// them, then one would save over the other (orders lost) or both would publish (orders counted
+/// twice, or two live profiles for one member on siyu.profiles).
 /// </summary>
 public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
 {
@@ -27,6 +30,7 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
     private const string SalesRows = "siyu_sink_rows_total{table=\"attributed_sales\"}";
     private readonly string _dir = Directory.CreateTempSubdirectory("siyu-cluster-").FullName;
     private bool _passed;
+    private readonly List<(string Name, NodeProcess Node)> _nodes = [];
     private readonly DateTime _start = DateTime.UtcNow;
     private int Elapsed => (int)(DateTime.UtcNow - _start).TotalSeconds;
 
@@ -55,13 +59,14 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
         var envA = Env("a", portA);
         var envB = Env("b", portB);
 
-        using var a = new NodeProcess(envA);
+        using var a = Started("a", new NodeProcess(envA));
         await a.WaitHealthyAsync();
-        NodeProcess? b = new NodeProcess(envB);
+        NodeProcess? b = Started("b1", new NodeProcess(envB));
         try
         {
             await b.WaitHealthyAsync();
             await WaitLog(a, "is JOINING", 30);
+            await using var watch = new ShardWatch(a, () => b);
 
             // 1. Both nodes up: the first quarter is spread over both, shards on both.
             await Send(kafka, parts[0]);
@@ -72,6 +77,7 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
             Assert.True(salesA > 0 && salesB > 0, $"customers did not live on both nodes (sales rows A {salesA}, B {salesB})\n{b.Process.Tail()}");
 
             // 2. B leaves gracefully: its shards hand over to A, which handles the second quarter.
+            var shardsOfB = await ShardWatch.CustomerShards(b);
             b.Process.Terminate();
             var exit = await b.Process.WaitAsync(TimeSpan.FromSeconds(60));
             Assert.True(exit == 0 && b.Process.Stdout.Contains("Exiting completed", StringComparison.Ordinal),
@@ -80,37 +86,60 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
             b = null;
             await Send(kafka, parts[1]);
             await WaitCommitted(kafka, a, b);
-            output.WriteLine($"{Elapsed}s part 2: B left with SIGTERM, A handled the second quarter");
+            var moved = shardsOfB!.Intersect(await ShardWatch.CustomerShards(a) ?? []).Count();
+            output.WriteLine($"{Elapsed}s part 2: B left with SIGTERM, A handled the second quarter; A now hosts {moved} of the {shardsOfB!.Count} customer shards B had");
+            Assert.True(moved > 0, "no customer shard of B moved to A after B left");
 
             // 3. B comes back (same address, new incarnation), third quarter; then kill -9 B
             //    while the fourth quarter is arriving.
-            b = new NodeProcess(envB);
+            b = Started("b2", new NodeProcess(envB));
             await b.WaitHealthyAsync();
-            output.WriteLine($"{Elapsed}s B back: {await WaitLog(b, "Assigned", 30)}");
+            var assigned = await WaitLog(b, "Assigned", 30);
+            output.WriteLine($"{Elapsed}s B back: {assigned}");
             await Send(kafka, parts[2]);
             await WaitCommitted(kafka, a, b);
-            output.WriteLine($"{Elapsed}s part 3: B back, handled {await b.HandledAsync()}, its customers wrote {await b.MetricAsync(SalesRows)} sales rows");
+            shardsOfB = await ShardWatch.CustomerShards(b);
+            output.WriteLine($"{Elapsed}s part 3: B back, handled {await b.HandledAsync()}, its customers wrote {await b.MetricAsync(SalesRows)} sales rows, it hosts {shardsOfB?.Count} customer shards");
+            Assert.True(shardsOfB is { Count: > 0 }, "B hosts no customer shard after rejoining");
+            // ClickHouse through the live API: each node writes its own chDB, so the campaign
+            // totals of A and B together must equal the truth of the first three quarters, after
+            // a graceful leave and a rejoin (each sale in exactly one node's store).
+            Assert.Equal(set.Campaigns, EventSet.CampaignsIn(set.Events)); // the truth of a part, checked on the whole
+            var sentSoFar = EventSet.CampaignsIn(parts.Take(3).SelectMany(p => p));
+            var campaigns = await Truth.Eventually(() => Truth.CampaignMismatches([a, b], set, sentSoFar), seconds: 30);
+            Assert.True(campaigns.Count == 0, "ClickHouse (live campaign API, A and B together) differs from the first three quarters:\n" + string.Join('\n', campaigns));
+            output.WriteLine($"{Elapsed}s ClickHouse on A and B together: {string.Join(", ", sentSoFar.Select(c => $"{c.CampaignId} {c.Revenue} ({c.Orders} orders, {c.Refunds} refunds)"))}, as sent");
             var half = parts[3].Length / 2;
+            var handledBefore = await b.HandledAsync();
             var sending = Send(kafka, parts[3][..half], delayMs: 10);
             var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (await b.HandledAsync() < 10 && DateTime.UtcNow < deadline)
+            while (await b.HandledAsync() < handledBefore + 10 && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(50);
             }
             var before = a.Process.Stdout.Length;
             var handledByB = await b.HandledAsync();
+            shardsOfB = await ShardWatch.CustomerShards(b) ?? shardsOfB;
             b.Process.Kill9();
             await sending;
-            output.WriteLine($"{Elapsed}s B killed with SIGKILL after handling {handledByB} messages");
+            output.WriteLine($"{Elapsed}s B killed with SIGKILL after handling {handledByB - handledBefore} messages of the fourth quarter");
 
             // 4. A downs B (split-brain resolver after stable-after) and takes over; the rest arrives.
-            output.WriteLine($"{Elapsed}s {await WaitLog(a, "SBR took decision", 60, before)}");
-            output.WriteLine($"{Elapsed}s {await WaitLog(a, "Leader is removing", 30, before)}");
+            var line = await WaitLog(a, "SBR took decision", 60, before);
+            output.WriteLine($"{Elapsed}s {line}");
+            line = await WaitLog(a, "Leader is removing", 30, before);
+            output.WriteLine($"{Elapsed}s {line}");
+            var members = (await a.GetJsonAsync("/v1/cluster"))?["members"]?.AsArray();
+            Assert.True(members is { Count: 1 }, $"A's view of the cluster after removing B: {members?.ToJsonString()}");
             await Send(kafka, parts[3][half..]);
 
             var customers = await Truth.Eventually(() => Truth.CustomerMismatches(a, set), seconds: 60);
             var topic = await Truth.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 20);
-            output.WriteLine($"{Elapsed}s A handled {await a.HandledAsync()} messages in all");
+            output.WriteLine($"{Elapsed}s A handled {await a.HandledAsync()} messages in all; it hosts {shardsOfB!.Intersect(await ShardWatch.CustomerShards(a) ?? []).Count()} of the {shardsOfB!.Count} customer shards B had when killed");
+            await watch.StopAsync();
+            output.WriteLine($"{Elapsed}s shard watch: {watch.Checked} samples of one node between two of the other compared, {watch.Violations.Count} shards live on both");
+            Assert.True(watch.Checked > 20, $"the shard watch compared only {watch.Checked} samples");
+            Assert.True(watch.Violations.Count == 0, "shards live on both nodes at once:\n" + string.Join('\n', watch.Violations.Take(20)));
             Assert.True(customers.Count == 0, "profiles (lookup API on A) differ from the input:\n" + string.Join('\n', customers.Take(20)) + "\n" + a.Process.Tail());
             Assert.True(topic.Count == 0, "siyu.profiles differs from the input:\n" + string.Join('\n', topic.Take(20)));
             // Messages between the nodes (ids resolved, events routed to a customer on the other node) all arrived.
@@ -121,8 +150,24 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
         }
         finally
         {
+            if (!_passed)
+            {
+                // Evidence beside the journal the test leaves: every node's whole log and the dead letters.
+                foreach (var (name, node) in _nodes)
+                {
+                    File.WriteAllText(Path.Combine(_dir, $"node-{name}.log"), node.Process.Stdout + "\n--- stderr ---\n" + node.Process.Stderr);
+                }
+                File.WriteAllLines(Path.Combine(_dir, "deadletters.txt"),
+                    kafka.ReadAll(kafka.Topics.DeadLetter).Select(d => System.Text.Encoding.UTF8.GetString(d.Value ?? [])));
+            }
             b?.Dispose();
         }
+    }
+
+    private NodeProcess Started(string name, NodeProcess node)
+    {
+        _nodes.Add((name, node));
+        return node;
     }
 
     private static async Task Send(TestKafka kafka, IEnumerable<SentEvent> events, int delayMs = 0)
@@ -163,6 +208,82 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
             await Task.Delay(100);
         }
         throw new TimeoutException($"no '{text}' in the log within {seconds}s\n{node.Process.Tail(60)}");
+    }
+
+    /// <summary>
+    /// Asks both nodes which shards they host, alternately (A, B, A, B...), every 100 ms while both
+    /// answer. A customer shard with live entities on one node in a sample taken between two
+    /// samples of the other node that both show it with live entities was live on both nodes at
+    /// the same time: a customer live twice. (A shard that moved away and back within the
+    /// 200 ms between the outer samples would look the same; rebalances are seconds apart.)
+    /// </summary>
+    private sealed class ShardWatch : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+
+        public int Checked { get; private set; }
+        public List<string> Violations { get; } = [];
+
+        public ShardWatch(NodeProcess a, Func<NodeProcess?> b) => _loop = Task.Run(() => Loop(a, b, _stop.Token));
+
+        /// <summary>Customer shards with live entities on the node; null when it does not answer.</summary>
+        public static async Task<HashSet<string>?> CustomerShards(NodeProcess? node)
+        {
+            try
+            {
+                var shards = node is null ? null : (await node.GetJsonAsync("/v1/cluster"))?["shards"]?["customer"]?.AsObject();
+                return shards?.Where(s => s.Value!.GetValue<int>() > 0).Select(s => s.Key).ToHashSet();
+            }
+            catch (ObjectDisposedException)
+            {
+                return null; // the test replaced B meanwhile
+            }
+        }
+
+        private async Task Loop(NodeProcess a, Func<NodeProcess?> b, CancellationToken ct)
+        {
+            var samples = new List<(char Node, DateTime At, HashSet<string>? Shards)>();
+            var turn = 'A';
+            while (!ct.IsCancellationRequested)
+            {
+                var shards = await CustomerShards(turn == 'A' ? a : b());
+                samples.Add((turn, DateTime.UtcNow, shards));
+                if (samples.Count >= 3 && samples[^3] is var (outer, t1, first) && samples[^2] is var (inner, t2, middle) && samples[^1] is var (_, t3, last)
+                    && first is not null && middle is not null && last is not null)
+                {
+                    Checked++;
+                    foreach (var shard in middle.Intersect(first).Intersect(last))
+                    {
+                        Violations.Add($"customer shard {shard}: live on {outer} at {t1:HH:mm:ss.fff} and {t3:HH:mm:ss.fff}, on {inner} at {t2:HH:mm:ss.fff}");
+                    }
+                }
+                turn = turn == 'A' ? 'B' : 'A';
+                try
+                {
+                    await Task.Delay(100, ct);
+                }
+                catch (TaskCanceledException)
+                {
+                }
+            }
+        }
+
+        /// <summary>Stops sampling; <see cref="Checked"/> and <see cref="Violations"/> are final then.</summary>
+        public async Task StopAsync()
+        {
+            if (!_stop.IsCancellationRequested)
+            {
+                await _stop.CancelAsync();
+            }
+            await _loop;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
+            _stop.Dispose();
+        }
     }
 
     public void Dispose()

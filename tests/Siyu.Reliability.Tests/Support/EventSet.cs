@@ -49,6 +49,46 @@ public sealed class EventSet
     private static string Money(decimal d) => d.ToString("0.00", CultureInfo.InvariantCulture);
     private static string Time(DateTimeOffset t) => t.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+08:00'", CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// Per-campaign truth of some of the events (e.g. the part of the set sent so far), read from
+    /// their JSON: each event_id once, a refund counted for its order's campaign.
+    /// </summary>
+    public static IReadOnlyList<CampaignTruth> CampaignsIn(IEnumerable<SentEvent> events)
+    {
+        var camp = new SortedDictionary<string, CampaignTruth>(StringComparer.Ordinal)
+        {
+            [CampaignA] = new(CampaignA, 0, 0, 0, 0),
+            [CampaignB] = new(CampaignB, 0, 0, 0, 0),
+        };
+        var orderCampaign = new Dictionary<string, string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            if (!seen.Add(e.EventId))
+            {
+                continue;
+            }
+            var json = System.Text.Json.Nodes.JsonNode.Parse(e.Json)!;
+            var type = json["type"]!.GetValue<string>();
+            var orderId = json["order_id"]?.GetValue<string>();
+            var amount = json["amount"]?.GetValue<decimal>() ?? 0;
+            if (type == "order")
+            {
+                var id = json["campaign_id"]!.GetValue<string>();
+                orderCampaign[orderId!] = id;
+                var c = camp[id];
+                camp[id] = c with { Revenue = c.Revenue + amount, Orders = c.Orders + 1 };
+            }
+            else if (type == "refund")
+            {
+                var id = orderCampaign[orderId!];
+                var c = camp[id];
+                camp[id] = c with { Revenue = c.Revenue - amount, RefundAmount = c.RefundAmount + amount, Refunds = c.Refunds + 1 };
+            }
+        }
+        return [.. camp.Values];
+    }
+
     /// <param name="prefix">Makes ids unique per test, so runs never share a customer.</param>
     public static EventSet Generate(int seed, int customers, string prefix)
     {

@@ -7,23 +7,45 @@ namespace Siyu.Reliability.Tests.Support;
 public static class Truth
 {
     /// <summary>ClickHouse, through GET /v1/campaigns/{id}/live: per-campaign revenue, refunds, orders.</summary>
-    public static async Task<List<string>> CampaignMismatches(NodeProcess node, EventSet set)
+    public static Task<List<string>> CampaignMismatches(NodeProcess node, EventSet set) =>
+        CampaignMismatches([node], set, set.Campaigns);
+
+    /// <summary>
+    /// As above, summed over <paramref name="nodes"/> that each write their own ClickHouse (embedded
+    /// chDB per process), against <paramref name="expected"/> (e.g. <see cref="EventSet.CampaignsIn"/> of what was sent so far).
+    /// </summary>
+    public static async Task<List<string>> CampaignMismatches(IReadOnlyList<NodeProcess> nodes, EventSet set, IReadOnlyList<CampaignTruth> expected)
     {
         var problems = new List<string>();
         var from = Uri.EscapeDataString(set.From.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
         var to = Uri.EscapeDataString(set.To.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
-        foreach (var c in set.Campaigns)
+        foreach (var c in expected)
         {
-            var live = await node.GetJsonAsync($"/v1/campaigns/{c.CampaignId}/live?from={from}&to={to}");
-            if (live is null)
+            decimal revenue = 0, refundAmount = 0;
+            ulong orders = 0, refunds = 0;
+            var answered = true;
+            foreach (var node in nodes)
             {
-                problems.Add($"{c.CampaignId}: no answer");
+                var live = await node.GetJsonAsync($"/v1/campaigns/{c.CampaignId}/live?from={from}&to={to}");
+                if (live is null)
+                {
+                    problems.Add($"{c.CampaignId}: no answer");
+                    answered = false;
+                    break;
+                }
+                revenue += live["revenue"]!.GetValue<decimal>();
+                refundAmount += live["refund_amount"]!.GetValue<decimal>();
+                orders += live["orders"]!.GetValue<ulong>();
+                refunds += live["refunds"]!.GetValue<ulong>();
+            }
+            if (!answered)
+            {
                 continue;
             }
-            Check(problems, c.CampaignId, "revenue", c.Revenue, live["revenue"]!.GetValue<decimal>());
-            Check(problems, c.CampaignId, "refund_amount", c.RefundAmount, live["refund_amount"]!.GetValue<decimal>());
-            Check(problems, c.CampaignId, "orders", c.Orders, live["orders"]!.GetValue<ulong>());
-            Check(problems, c.CampaignId, "refunds", c.Refunds, live["refunds"]!.GetValue<ulong>());
+            Check(problems, c.CampaignId, "revenue", c.Revenue, revenue);
+            Check(problems, c.CampaignId, "refund_amount", c.RefundAmount, refundAmount);
+            Check(problems, c.CampaignId, "orders", c.Orders, orders);
+            Check(problems, c.CampaignId, "refunds", c.Refunds, refunds);
         }
         return problems;
     }
