@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Akka.Persistence;
 using Akka.Persistence.Sql.Snapshot;
@@ -21,6 +22,13 @@ namespace Siyu.Actors.Hosting;
 /// customer still gets SaveSnapshotSuccess (and acknowledges its events) only once its row is
 /// committed. The rows are the library's own (its table mapping, its serializer), so loads,
 /// recovery and deletes stay the library's. Deletes wait for the saves queued before them.
+///
+/// A failed save (the database down, slow past the circuit breaker's call-timeout) is not
+/// followed by Akka's clean-up delete of "the snapshot that failed": every customer saves at
+/// sequence number 0, so that delete would remove the customer's last good row (and could race
+/// with its next save, which then reported success for a deleted row). A failed batch writes
+/// nothing (its transaction rolls back), and a save that timed out but committed later left a
+/// complete row, so keeping it is always safe.
 /// </summary>
 public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
 {
@@ -39,6 +47,8 @@ public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
+    private readonly ConditionalWeakTable<SnapshotMetadata, object> _failedSaves = new();
+    private readonly SnapshotWriteStatus _status;
     private readonly Channel<Item> _queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
     private readonly DataOptions _data;
     private readonly string _upsert;
@@ -46,8 +56,9 @@ public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
 
     public GroupCommitSnapshotStore(Akka.Configuration.Config config) : base(config)
     {
-        _data = Context.System.Settings.Setup.Get<GroupCommitSetup>().Value?.Data
+        var setup = Context.System.Settings.Setup.Get<GroupCommitSetup>().Value
             ?? throw new InvalidOperationException("GroupCommitSnapshotStore needs a GroupCommitSetup (WithSiyuPersistence adds it)");
+        (_data, _status) = (setup.Data, setup.Status);
         var provider = config.GetString("provider-name");
         var mapping = config.GetString("table-mapping", "default");
         var table = config.GetString($"{mapping}.snapshot.table-name", "snapshot");
@@ -72,8 +83,23 @@ public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
         return _queue.Writer.TryWrite(row) ? row.Done.Task : Task.FromException(new InvalidOperationException("snapshot store is stopping"));
     }
 
+    protected override bool ReceivePluginInternal(object message)
+    {
+        if (message is SaveSnapshotFailure failure)
+        {
+            // The base class calls DeleteAsync(failure.Metadata) right after this: see the class comment.
+            _failedSaves.AddOrUpdate(failure.Metadata, failure);
+        }
+        return base.ReceivePluginInternal(message);
+    }
+
     protected override async Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)
     {
+        if (_failedSaves.TryGetValue(metadata, out _))
+        {
+            _failedSaves.Remove(metadata);
+            return;
+        }
         await Drain();
         await base.DeleteAsync(metadata, cancellationToken);
     }
@@ -114,10 +140,12 @@ public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
                 {
                     db ??= new DataConnection(_data);
                     Write(db.OpenDbConnection(), batch);
+                    _status.Succeeded();
                     Complete(batch, null);
                 }
                 catch (Exception e)
                 {
+                    _status.Failed(e, DateTimeOffset.UtcNow);
                     Complete(batch, e);
                     db?.Dispose();
                     db = null; // a broken connection is not reused
@@ -193,4 +221,30 @@ public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
 public sealed class GroupCommitSetup(DataOptions data) : Akka.Actor.Setup.Setup
 {
     public DataOptions Data { get; } = data;
+
+    /// <summary>How the latest batch of saves went, for the node's health check.</summary>
+    public SnapshotWriteStatus Status { get; } = new();
+}
+
+/// <summary>
+/// Whether customers' saves are reaching the database: written by the store's writer thread after
+/// each batch, read by /health. While saves fail no event is acknowledged, so no offset moves.
+/// </summary>
+public sealed class SnapshotWriteStatus
+{
+    /// <summary>Saves failing since <paramref name="Since"/>: <paramref name="Batches"/> batches, the latest with <paramref name="Error"/>.</summary>
+    public sealed record Failure(DateTimeOffset Since, long Batches, string Error);
+
+    private Failure? _failing;
+
+    /// <summary>Null while the latest batch was committed.</summary>
+    public Failure? Failing => Volatile.Read(ref _failing);
+
+    internal void Succeeded() => Volatile.Write(ref _failing, null);
+
+    internal void Failed(Exception e, DateTimeOffset now)
+    {
+        var previous = _failing; // one writer thread
+        Volatile.Write(ref _failing, new Failure(previous?.Since ?? now, (previous?.Batches ?? 0) + 1, e.Message));
+    }
 }

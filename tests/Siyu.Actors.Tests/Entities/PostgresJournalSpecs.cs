@@ -5,6 +5,7 @@ using Siyu.Actors.Customers.Queries;
 using Siyu.Actors.Hosting;
 using Siyu.Actors.Identity;
 using Siyu.Contracts.Events;
+using Siyu.Tests.Shared;
 
 namespace Siyu.Actors.Tests.Entities;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Siyu.Actors.Tests.Entities;
+namespace Siyu.Tests.Shared;
 
 /// <summary>
 /// A throwaway PostgreSQL server (Debian's package) for the production-journal specs: its own
@@ -25,15 +25,23 @@ public sealed class PostgresServer : IDisposable
         }
         _dir = Path.Combine(Path.GetTempPath(), $"siyu-pg-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_dir);
-        Port = Siyu.Tests.Shared.FreePort.Next();
+        Port = FreePort.Next();
         if (Environment.UserName == "root")
         {
             Run("chown", "postgres", _dir);
         }
         Pg("initdb", "-D", _dir, "-U", "siyu", "--auth=trust", "-E", "UTF8", "--no-sync");
+        Start();
+    }
+
+    /// <summary>Starts the server on its data directory and port; returns once it accepts connections.</summary>
+    public void Start() =>
         Pg("pg_ctl", "-D", _dir, "-w", "-l", Path.Combine(_dir, "server.log"), "-o",
             $"-p {Port} -k {_dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start");
-    }
+
+    /// <summary>A fast shutdown, as an operator's restart or a failover does: open transactions are
+    /// rolled back, clients disconnected, and new connections refused until <see cref="Start"/>.</summary>
+    public void Stop() => Pg("pg_ctl", "-D", _dir, "-w", "-m", "fast", "stop");
 
     private void Pg(string tool, params string[] args)
     {
