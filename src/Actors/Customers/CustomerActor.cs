@@ -35,6 +35,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
     private List<Touch> _touches = [];
     private readonly HashSet<string> _publishing = new(StringComparer.Ordinal); // outbox notices being published
     private DateTimeOffset? _wakeRegistered; // the earliest wake this incarnation knows the due index holds
+    private int _failedSaves; // in a row: the retry backs off, and only the first one is a warning
 
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId { get; }
@@ -248,6 +249,11 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         });
         Command<SaveSnapshotSuccess>(_ =>
         {
+            if (_failedSaves > 0)
+            {
+                _log.Info("Saved customer {0} again after {1} failed attempts", _state.CustomerId, _failedSaves);
+                _failedSaves = 0;
+            }
             Announce(_savingState!);
             foreach (var (replyTo, reply) in _saving)
             {
@@ -258,7 +264,11 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         });
         Command<SaveSnapshotFailure>(f =>
         {
-            _log.Warning(f.Cause, "Saving customer {0} failed; {1} events will be redelivered", _state.CustomerId, _saving.Count);
+            // The journal down: one warning per customer and outage, not one per retry.
+            if (_failedSaves++ == 0)
+            {
+                _log.Warning(f.Cause, "Saving customer {0} failed; its {1} events stay unacknowledged and the save is retried with backoff", _state.CustomerId, _saving.Count);
+            }
             foreach (var (replyTo, _) in _saving)
             {
                 replyTo.Tell(new Status.Failure(f.Cause));
@@ -356,12 +366,21 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
         Stash.UnstashAll();
         if (_waiting.Count > 0 || _dirty)
         {
-            Timers.StartSingleTimer("flush", Flush.Instance, _options.FlushInterval);
+            Timers.StartSingleTimer("flush", Flush.Instance, NextFlush());
         }
         else if (_stopAfterSave)
         {
             Context.Stop(Self);
         }
+    }
+
+    /// <summary>The flush interval; after failed saves, doubled per failure up to 5 s, so a journal that is down is not hammered.</summary>
+    private TimeSpan NextFlush()
+    {
+        var flush = _options.FlushInterval.TotalMilliseconds;
+        return _failedSaves == 0
+            ? _options.FlushInterval
+            : TimeSpan.FromMilliseconds(Math.Max(flush, Math.Min(5_000, flush * Math.Pow(2, Math.Min(_failedSaves, 16)))));
     }
 
     private static void Reply(List<(IActorRef ReplyTo, object Reply)> waiting)

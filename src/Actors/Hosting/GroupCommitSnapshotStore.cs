@@ -2,6 +2,9 @@ using System.Data;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Pattern;
 using Akka.Persistence;
 using Akka.Persistence.Sql.Snapshot;
 using LinqToDB;
@@ -81,6 +84,36 @@ public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
         var row = new Row(metadata.PersistenceId, metadata.SequenceNr, metadata.Timestamp.Ticks, serializer.ToBinary(snapshot),
             Akka.Serialization.Serialization.ManifestFor(serializer, snapshot), serializer.Identifier);
         return _queue.Writer.TryWrite(row) ? row.Done.Task : Task.FromException(new InvalidOperationException("snapshot store is stopping"));
+    }
+
+    /// <summary>
+    /// Every request gets its answer even when Akka's circuit breaker throws instead of failing
+    /// the call's task (seen with the breaker half-open as PostgreSQL came back: the store
+    /// restarted and the customer whose save it was waited for ever, its events unacknowledged).
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (OpenCircuitException e)
+        {
+            object? reply = message switch
+            {
+                SaveSnapshot save => new SaveSnapshotFailure(save.Metadata, e),
+                LoadSnapshot => new LoadSnapshotFailed(e),
+                DeleteSnapshot delete => new DeleteSnapshotFailure(delete.Metadata, e),
+                DeleteSnapshots delete => new DeleteSnapshotsFailure(delete.Criteria, e),
+                _ => null, // e.g. the clean-up after a failed save, whose failure was already passed on
+            };
+            Context.GetLogger().Warning(e, "Snapshot store: the circuit breaker refused {0}; answered as failed", message.GetType().Name);
+            if (reply is not null)
+            {
+                Sender.Tell(reply);
+            }
+            return true;
+        }
     }
 
     protected override bool ReceivePluginInternal(object message)

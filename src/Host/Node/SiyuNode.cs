@@ -122,6 +122,7 @@ public static class SiyuNode
         s.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("cluster")
             .AddCheck<IngestService>("ingest")
+            .AddCheck<JournalHealthCheck>("journal")
             .AddCheck<SinkService>("clickhouse");
 
         var app = builder.Build();
