@@ -54,12 +54,35 @@ public sealed class IngestPipeline
                     IngestMetrics.Retries.Inc();
                     _slots.Failed();
                     IngestMetrics.InFlightLimit.Set(_slots.Limit);
-                    _log.LogWarning(args.Outcome.Exception, "Retrying in {Delay} (attempt {Attempt})", args.RetryDelay, args.AttemptNumber + 1);
+                    LogRetry(args.Outcome.Exception!, args.RetryDelay, args.AttemptNumber + 1);
                     return default;
                 },
             })
             .Build();
     }
+
+    private long _lastRetryWarningMs; // Environment.TickCount64 of the last warning, 0: none yet
+    private long _retriesSinceWarning;
+
+    // A downstream outage (ClickHouse, the journal) fails every event in flight, thousands at once and
+    // again each retry: one warning per RetryWarningInterval with the count and the error, the
+    // details at debug level, instead of a stack trace per event and attempt.
+    private void LogRetry(Exception error, TimeSpan delay, int attempt)
+    {
+        var retries = Interlocked.Increment(ref _retriesSinceWarning);
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastRetryWarningMs);
+        if ((last == 0 || now - last >= RetryWarningInterval.TotalMilliseconds) && Interlocked.CompareExchange(ref _lastRetryWarningMs, now, last) == last)
+        {
+            Interlocked.Add(ref _retriesSinceWarning, -retries);
+            _log.LogWarning("Events in flight fail and are retried: {ErrorType}: {Error}. {Retries} retries since the last warning; each event is retried with backoff (up to 10 s apart) and stays uncommitted until it succeeds",
+                error.GetType().Name, error.Message, retries);
+        }
+        _log.LogDebug(error, "Retrying in {Delay} (attempt {Attempt})", delay, attempt);
+    }
+
+    /// <summary>At most one warning this often about failing events (the rest at debug level).</summary>
+    public static readonly TimeSpan RetryWarningInterval = TimeSpan.FromSeconds(30);
 
     /// <summary>Consumes until <paramref name="stoppingToken"/> fires, then drains, commits and leaves the group.</summary>
     public Task RunAsync(IProducer<byte[]?, byte[]> producer, CancellationToken stoppingToken) =>

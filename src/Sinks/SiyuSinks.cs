@@ -64,6 +64,9 @@ public sealed class SiyuSinks : IAsyncDisposable
 
     public SalesQueries Queries { get; }
 
+    /// <summary>Every table sink's status (failing or not, rows held), for /health.</summary>
+    public IReadOnlyList<SinkStatus> Statuses => [Sales.Status, Touches.Status, Profiles.Status, Campaigns.Status, Operations.Status];
+
     /// <summary>
     /// PIPL erasure of a customer's analytics rows (see <see cref="CustomerErasure"/>): the sinks are
     /// flushed first, so a row of the customer still buffered cannot land after it.

@@ -35,10 +35,13 @@ public sealed class TestNode : IAsyncDisposable
 
     public Task<SiyuSinks> Sinks => App.Services.GetRequiredService<SinkService>().Ready;
 
-    public static async Task<TestNode> StartAsync(string bootstrapServers, string dir, string chDbPath)
+    /// <param name="overrides">Settings over the test defaults (keys as in siyu.json, e.g. <c>Kafka:MaxInFlight</c>).</param>
+    /// <param name="wrapClickHouse">Wraps the node's ClickHouse engine (fault injection, <see cref="SiyuNode.Options"/>).</param>
+    public static async Task<TestNode> StartAsync(string bootstrapServers, string dir, string chDbPath,
+        IReadOnlyDictionary<string, string?>? overrides = null, Func<Siyu.Sinks.ClickHouse.IClickHouse, Siyu.Sinks.ClickHouse.IClickHouse>? wrapClickHouse = null)
     {
         var port = Siyu.Tests.Shared.FreePort.Next();
-        var configuration = SettingsLoader.Build(null, new Dictionary<string, string?>
+        var values = new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = bootstrapServers,
             ["Kafka:SessionTimeoutMs"] = "6000",
@@ -48,9 +51,15 @@ public sealed class TestNode : IAsyncDisposable
             ["Customers:FlushIntervalMs"] = "20",
             ["ClickHouse:DataPath"] = chDbPath,
             ["Logging:LogLevel:Default"] = "Warning",
-        });
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+        var configuration = SettingsLoader.Build(null, values);
         var settings = SettingsLoader.Load(configuration, embedded: false);
-        var app = SiyuNode.Build(settings, configuration, new SiyuNode.Options(bootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning));
+        var app = SiyuNode.Build(settings, configuration,
+            new SiyuNode.Options(bootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning, WrapClickHouse: wrapClickHouse));
         await app.StartAsync();
         return new TestNode(app, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
     }

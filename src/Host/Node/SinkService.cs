@@ -13,7 +13,8 @@ namespace Siyu.Host.Node;
 /// registered before the actors, so on shutdown it stops after them: their last saves still
 /// reach ClickHouse, and then every buffered row is inserted in order.
 /// </summary>
-public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers) : IHostedService, IHealthCheck
+/// <param name="wrapEngine">Tests only (<see cref="SiyuNode.Options.WrapClickHouse"/>): wraps the opened engine, e.g. to inject faults.</param>
+public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers, Func<IClickHouse, IClickHouse>? wrapEngine = null) : IHostedService, IHealthCheck
 {
     private readonly TaskCompletionSource<SiyuSinks> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -73,11 +74,33 @@ public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers) :
     private static string HostOf(string connectionString) =>
         connectionString.Split(';').Select(p => p.Split('=', 2)).FirstOrDefault(kv => kv.Length == 2 && kv[0].Trim().Equals("Host", StringComparison.OrdinalIgnoreCase))?[1] ?? "(none)";
 
-    /// <summary>For /health: unhealthy until ClickHouse is open and its schema applied.</summary>
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(_ready.Task.IsCompletedSuccessfully
-            ? HealthCheckResult.Healthy("ClickHouse schema applied")
-            : HealthCheckResult.Unhealthy("ClickHouse unreachable: schema not applied yet"));
+    /// <summary>
+    /// For /health: unhealthy until ClickHouse is open and its schema applied, and while inserts fail
+    /// (from a table's first failed attempt to its next success; the rows are held and retried).
+    /// </summary>
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!_ready.Task.IsCompletedSuccessfully)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("ClickHouse unreachable: schema not applied yet"));
+        }
+        var statuses = _ready.Task.Result.Statuses;
+        var held = statuses.Sum(s => s.RowsHeld);
+        var failing = statuses.Where(s => s.Failing).ToList();
+        if (failing.Count == 0)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy($"ClickHouse inserts succeeding ({held} rows buffered)"));
+        }
+        var since = failing.Min(s => s.FailingSince!.Value);
+        var error = failing.Select(s => s.LastError).FirstOrDefault(e => e is not null) ?? "";
+        if (error.Length > 300)
+        {
+            error = error[..300] + "…";
+        }
+        return Task.FromResult(HealthCheckResult.Unhealthy(
+            $"ClickHouse inserts failing for {(DateTimeOffset.UtcNow - since).TotalSeconds:0} s into {string.Join(", ", failing.Select(s => s.Table))}; "
+            + $"{held} rows held and retried, acknowledgements and offset commits wait; last error: {error}"));
+    }
 
     private async Task OpenAsync(CancellationToken cancellationToken)
     {
@@ -87,6 +110,7 @@ public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers) :
             ConnectionString = settings.ClickHouse.ConnectionString,
             DataPath = settings.ClickHouse.DataPath,
         });
+        engine = wrapEngine?.Invoke(engine) ?? engine;
         try
         {
             var sinks = await SiyuSinks.StartAsync(engine, new SiyuSinksOptions(), loggers, cancellationToken);

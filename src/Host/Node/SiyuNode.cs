@@ -27,7 +27,9 @@ namespace Siyu.Host.Node;
 public static class SiyuNode
 {
     /// <param name="AkkaHocon">Benchmarks' what-if runs only: HOCON placed over the product's Akka settings.</param>
-    public sealed record Options(string BootstrapServers, bool JsonLogs = true, LogLevel MinimumLogLevel = LogLevel.Information, string? AkkaHocon = null);
+    /// <param name="WrapClickHouse">Tests only: wraps the ClickHouse engine the node opens (fault injection); no setting reaches it.</param>
+    public sealed record Options(string BootstrapServers, bool JsonLogs = true, LogLevel MinimumLogLevel = LogLevel.Information, string? AkkaHocon = null,
+        Func<Siyu.Sinks.ClickHouse.IClickHouse, Siyu.Sinks.ClickHouse.IClickHouse>? WrapClickHouse = null);
 
     public static WebApplication Build(SiyuSettings settings, IConfiguration configuration, Options options)
     {
@@ -72,7 +74,7 @@ public static class SiyuNode
             sp.GetRequiredService<KafkaProfilePublisher>(), sp.GetRequiredService<ClickHouseProfileWriter>()));
 
         // ClickHouse first: hosted services stop in reverse order, so the sinks outlive the actors.
-        s.AddSingleton<SinkService>();
+        s.AddSingleton(sp => new SinkService(settings, sp.GetRequiredService<ILoggerFactory>(), options.WrapClickHouse));
         s.AddHostedService(sp => sp.GetRequiredService<SinkService>());
         s.AddSingleton<ISalesWriter, ClickHouseSalesWriter>();
         s.AddSingleton<IOperationsPublisher, OperationsPublisher>();
@@ -126,7 +128,7 @@ public static class SiyuNode
             .AddCheck<SinkService>("clickhouse");
 
         var app = builder.Build();
-        app.MapHealthChecks("/health");
+        app.MapHealthChecks("/health", HealthResponse.Options);
         app.MapMetrics("/metrics");
         app.MapCustomerApi();
         app.MapCampaignApi();

@@ -42,6 +42,7 @@ public sealed class PipelineMetricsRecorder : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
+    private int _failures; // consecutive failed samples
 
     public PipelineMetricsRecorder(IClickHouse clickHouse, string database = SchemaMigrator.DefaultDatabase,
         PipelineMetricsOptions? options = null, CollectorRegistry? registry = null, ILogger? logger = null, TimeProvider? timeProvider = null)
@@ -85,11 +86,21 @@ public sealed class PipelineMetricsRecorder : IAsyncDisposable
             await _registry.CollectAndExportAsTextAsync(buffer, cancellationToken).ConfigureAwait(false);
             var text = System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
             var rows = Samples(text, at ?? _time.GetUtcNow(), _options.Instance, _options.MetricPrefix);
-            return await _clickHouse.InsertJsonEachRowAsync(_table, rows, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var written = await _clickHouse.InsertJsonEachRowAsync(_table, rows, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (Interlocked.Exchange(ref _failures, 0) > 0)
+            {
+                _logger.LogInformation("Pipeline metrics recorded into {Table} again", _table);
+            }
+            return written;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _logger.LogWarning(e, "Could not record pipeline metrics into {Table}", _table);
+            // Once per outage, not every interval: the sinks already report the outage.
+            if (Interlocked.Increment(ref _failures) == 1)
+            {
+                _logger.LogWarning("Could not record pipeline metrics into {Table}: {Error}; samples are skipped until it works again",
+                    _table, e.Message);
+            }
             return 0;
         }
     }

@@ -24,7 +24,9 @@ namespace Siyu.Sinks.Sink;
 /// </para>
 /// <para>
 /// <b>Retries.</b> A failed insert is retried with exponential backoff and jitter (Polly), forever by
-/// default. Before every attempt, rows whose key is already stored are removed (tables with
+/// default. A run of failures (an outage) logs one warning when it starts and one line when inserts
+/// succeed again, not one per attempt; meanwhile <see cref="Status"/> and <c>siyu_sink_failing</c>
+/// say the table is failing (the node's /health reads it). Before every attempt, rows whose key is already stored are removed (tables with
 /// <see cref="SinkTable{TRow}.KeyColumn"/>), so an attempt that failed after ClickHouse had stored
 /// the rows (a lost response) is not inserted twice.
 /// </para>
@@ -64,6 +66,10 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
     private readonly Counter.Child _retries;
     private readonly Counter.Child _failed;
     private readonly Gauge.Child _queued;
+    private readonly Gauge.Child _failing;
+    private readonly Lock _statusLock = new();
+    private DateTimeOffset? _failingSince;
+    private int _failedAttempts;
     private readonly Histogram.Child _insertSeconds;
     private long _written;
     private long _inserted;
@@ -97,6 +103,8 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
         _retries = SinkMetrics.Retries.WithLabels(label);
         _failed = SinkMetrics.FailedRows.WithLabels(label);
         _queued = SinkMetrics.Queued.WithLabels(label);
+        _failing = SinkMetrics.Failing.WithLabels(label);
+        _failing.Set(0);
         _insertSeconds = SinkMetrics.InsertSeconds.WithLabels(label);
 
         _retry = new ResiliencePipelineBuilder { TimeProvider = _time }
@@ -110,11 +118,8 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
                 MaxDelay = _options.RetryMaxDelay,
                 OnRetry = args =>
                 {
-                    LastError = args.Outcome.Exception;
                     _retries.Inc();
-                    _logger.LogWarning(args.Outcome.Exception,
-                        "ClickHouse insert into {Table} failed (attempt {Attempt}); retrying in {Delay} ms",
-                        _table.Table, args.AttemptNumber + 1, (long)args.RetryDelay.TotalMilliseconds);
+                    AttemptFailed(args.Outcome.Exception!, args.RetryDelay);
                     return default;
                 },
             })
@@ -144,6 +149,22 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
 
     /// <summary>The last insert error, if the latest attempt failed.</summary>
     public Exception? LastError { get; private set; }
+
+    /// <summary>Rows accepted and not yet inserted, skipped or given up: what an outage holds in memory.</summary>
+    public long RowsHeld => RowsWritten - RowsInserted - RowsSkipped - RowsGivenUp;
+
+    /// <summary>Whether inserts are failing now, since when, and what is held meanwhile.</summary>
+    public SinkStatus Status
+    {
+        get
+        {
+            lock (_statusLock)
+            {
+                return new SinkStatus(_table.Table, RowsHeld, _failingSince, _failedAttempts,
+                    _failingSince is null ? null : LastError?.Message);
+            }
+        }
+    }
 
     /// <summary>
     /// Queues <paramref name="row"/>. Completes at once while there is room; when the buffer is full
@@ -382,13 +403,12 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LastError = e;
+            AttemptFailed(e, null);
             GiveUp(rows.Count, e, $"{_options.MaxRetryAttempts} retries failed");
             return;
         }
 
         inserted ??= rows;
-        LastError = null;
         _insertSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         var visible = _time.GetUtcNow();
         if (_table.Key is { } key)
@@ -416,6 +436,7 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
         _rows.Inc(inserted.Count);
         _batches.Inc();
         Interlocked.Add(ref _inserted, inserted.Count);
+        InsertSucceeded();
     }
 
     // Repeats within the batch and keys in the recent window.
@@ -472,6 +493,53 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
         return stored.Count == 0 ? rows : rows.Where(r => !stored.Contains(key(r))).ToList();
     }
 
+    // One warning when a run of failures starts (with the exception, once), debug lines for the
+    // attempts after it: an outage of minutes must not print a stack trace every few seconds.
+    private void AttemptFailed(Exception error, TimeSpan? retryIn)
+    {
+        bool first;
+        int attempts;
+        lock (_statusLock)
+        {
+            LastError = error;
+            first = _failingSince is null;
+            _failingSince ??= _time.GetUtcNow();
+            attempts = ++_failedAttempts;
+        }
+
+        _failing.Set(1);
+        if (first)
+        {
+            _logger.LogWarning(error,
+                "ClickHouse inserts into {Table} failing: {Error}. {Held} rows held and retried with backoff (up to {MaxDelaySeconds} s apart) until ClickHouse answers; customers' acknowledgements, hence offset commits, wait for them",
+                _table.Table, error.Message, RowsHeld, _options.RetryMaxDelay.TotalSeconds);
+        }
+        else
+        {
+            _logger.LogDebug("ClickHouse insert into {Table} failed again (attempt {Attempt}): {Error}; next in {DelayMs} ms",
+                _table.Table, attempts, error.Message, (long?)retryIn?.TotalMilliseconds);
+        }
+    }
+
+    private void InsertSucceeded()
+    {
+        DateTimeOffset? since;
+        int attempts;
+        lock (_statusLock)
+        {
+            LastError = null;
+            (since, attempts) = (_failingSince, _failedAttempts);
+            (_failingSince, _failedAttempts) = (null, 0);
+        }
+
+        if (since is { } s)
+        {
+            _failing.Set(0);
+            _logger.LogInformation("ClickHouse inserts into {Table} succeed again after {Seconds:0.0} s and {Attempts} failed attempts; {Held} rows still held",
+                _table.Table, (_time.GetUtcNow() - s).TotalSeconds, attempts, RowsHeld);
+        }
+    }
+
     private void CountSkipped(int count)
     {
         _duplicates.Inc(count);
@@ -493,4 +561,13 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
     private readonly record struct Entry(TRow Row, TaskCompletionSource? Flush);
 
     private sealed record StoredKey(string K);
+}
+
+/// <summary>
+/// One sink's state for health reporting: rows held (accepted, not yet inserted) and, while inserts
+/// fail, since when, how many attempts failed and the last error.
+/// </summary>
+public sealed record SinkStatus(string Table, long RowsHeld, DateTimeOffset? FailingSince, int FailedAttempts, string? LastError)
+{
+    public bool Failing => FailingSince is not null;
 }

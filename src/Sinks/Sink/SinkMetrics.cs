@@ -28,6 +28,9 @@ public static class SinkMetrics
     public static readonly Counter FailedRows = Metrics.CreateCounter(
         "siyu_sink_failed_rows_total", "Rows given up on: retries exhausted, or still buffered when a shutdown timed out.", "table");
 
+    public static readonly Gauge Failing = Metrics.CreateGauge(
+        "siyu_sink_failing", "1 while the table's inserts fail (from the first failed attempt to the next success), else 0.", "table");
+
     public static readonly Gauge Queued = Metrics.CreateGauge(
         "siyu_sink_queued_rows", "Rows buffered in the sink, waiting for an insert.", "table");
 

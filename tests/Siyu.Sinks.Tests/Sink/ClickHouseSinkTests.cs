@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Siyu.Sinks.ClickHouse.Schema;
 using Siyu.Sinks.Rows;
 using Siyu.Sinks.Sink;
@@ -114,6 +115,65 @@ public sealed class ClickHouseSinkTests(ChDbFixture fixture, ITestOutputHelper o
         Assert.Equal(4, network.InsertCalls);
         Assert.Equal(3, SinkMetrics.Retries.WithLabels("attributed_sales").Value - retries);
         Assert.Equal(100, await Count(db)); // in chDB, once
+    }
+
+    [Fact]
+    public async Task An_outage_logs_one_warning_reports_the_table_failing_and_clears_when_inserts_succeed()
+    {
+        var db = await NewSchema("outage");
+        var label = "outage_" + db;
+        var network = new FaultyNetwork(fixture.Engine).FailBefore(1, 2, 3, 4, 5, 6, 7, 8);
+        var log = new ListLogger();
+        var table = new SinkTable<SaleRow>($"{db}.attributed_sales", label) { OccurredAt = r => r.OccurredAt, Key = r => r.EventId };
+        await using var sink = new ClickHouseSink<SaleRow>(network, table, new ClickHouseSinkOptions
+        {
+            BatchDelay = TimeSpan.FromMilliseconds(10),
+            RetryDelay = TimeSpan.FromMilliseconds(60),
+            RetryMaxDelay = TimeSpan.FromMilliseconds(60),
+        }, log);
+        Assert.False(sink.Status.Failing);
+
+        await sink.WriteAllAsync(Enumerable.Range(0, 10).Select(i => Sale(i)));
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!sink.Status.Failing && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5);
+        }
+        var failing = sink.Status;
+        Assert.True(failing.Failing);
+        Assert.Equal(10, failing.RowsHeld);
+        Assert.Contains("connection refused", failing.LastError);
+        Assert.Equal(1, SinkMetrics.Failing.WithLabels(label).Value);
+
+        await sink.FlushAsync();
+        Assert.False(sink.Status.Failing);
+        Assert.Equal(0, sink.Status.RowsHeld);
+        Assert.Equal(0, SinkMetrics.Failing.WithLabels(label).Value);
+        Assert.Equal(10, await Count(db));
+        Assert.Equal(9, network.InsertCalls);
+        // 8 failed attempts: one warning (the only one with the exception), debug lines, one line on recovery.
+        var warnings = log.Entries.Where(e => e.Level == LogLevel.Warning).ToList();
+        Assert.Single(warnings);
+        Assert.NotNull(warnings[0].Exception);
+        Assert.Equal(7, log.Entries.Count(e => e.Level == LogLevel.Debug && e.Exception is null));
+        Assert.Single(log.Entries, e => e.Level == LogLevel.Information && e.Message.Contains("succeed again after", StringComparison.Ordinal));
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public List<(LogLevel Level, string Message, Exception? Exception)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Entries)
+            {
+                Entries.Add((logLevel, formatter(state, exception), exception));
+            }
+        }
     }
 
     [Fact]
