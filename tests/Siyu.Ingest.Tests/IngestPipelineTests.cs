@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using Siyu.Contracts.Events;
 using Siyu.Contracts.Validation;
 using Siyu.Ingest.Handlers;
@@ -130,13 +131,47 @@ public sealed class IngestPipelineTests(KafkaFixture kafka)
         using var producer = kafka.Producer();
         ProduceCorpus(producer, topics, EventCorpus.Good.Take(3));
         var flaky = new FlakyHandler(failuresPerEvent: 2);
-        await using (new RunningPipeline(kafka.Pipeline(topics, flaky, "g-" + Guid.NewGuid()), producer))
+        var log = new ListLogger();
+        await using (new RunningPipeline(kafka.Pipeline(topics, flaky, "g-" + Guid.NewGuid(), log: log), producer))
         {
             await RunningPipeline.Until(() => flaky.Inner.DistinctEvents == 3, Patience);
         }
         Assert.Equal(3, flaky.Inner.DistinctEvents);
         Assert.Equal(3 * 3, flaky.Attempts);
         Assert.Empty(kafka.ReadAll(topics.DeadLetter, 1, TimeSpan.FromSeconds(2)));
+        // Six retries within seconds: one warning naming the error (an outage fails thousands at once), the rest at debug.
+        var warnings = log.Entries.Where(e => e.Level == LogLevel.Warning).ToList();
+        Assert.Single(warnings);
+        Assert.Contains("journal unavailable", warnings[0].Message);
+        Assert.Equal(6, log.Entries.Count(e => e.Level == LogLevel.Debug && e.Exception is IOException));
+    }
+
+    private sealed class ListLogger : ILogger<IngestPipeline>
+    {
+        private readonly List<(LogLevel Level, string Message, Exception? Exception)> _entries = [];
+
+        public List<(LogLevel Level, string Message, Exception? Exception)> Entries
+        {
+            get
+            {
+                lock (_entries)
+                {
+                    return [.. _entries];
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_entries)
+            {
+                _entries.Add((logLevel, formatter(state, exception), exception));
+            }
+        }
     }
 
     [Fact]

@@ -29,7 +29,8 @@ public sealed class KafkaFixture : IDisposable
         MessageMaxBytes = 10 * 1024 * 1024, // so the 5 MB hostile payload reaches the broker
     }).Build();
 
-    public IngestPipeline Pipeline(Topics topics, IEventHandler handler, string group, int maxInFlight = 1000) => new(
+    public IngestPipeline Pipeline(Topics topics, IEventHandler handler, string group, int maxInFlight = 1000,
+        Microsoft.Extensions.Logging.ILogger<IngestPipeline>? log = null) => new(
         new IngestOptions
         {
             BootstrapServers = Broker.BootstrapServers,
@@ -43,7 +44,7 @@ public sealed class KafkaFixture : IDisposable
         handler,
         new EventParser(clock: new FixedClock(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero))),
         Hasher,
-        NullLogger<IngestPipeline>.Instance);
+        log ?? NullLogger<IngestPipeline>.Instance);
 
     public static readonly PhoneHasher Hasher = new("ingest-tests-key-0123456789");
 
