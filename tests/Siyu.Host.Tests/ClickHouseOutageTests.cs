@@ -99,7 +99,9 @@ public sealed class ClickHouseOutageTests(NodeFixture fixture, ITestOutputHelper
             var unhealthy = 0;
             string? reason = null;
             var peakInFlight = 0.0;
+            var lastTakenAt = TimeSpan.Zero; // when ingest last took more events in than before
             var peakHeld = 0L;
+            var inFlight = 0.0;
             while (clock.Elapsed < TimeSpan.FromSeconds(OutageSeconds))
             {
                 await Task.Delay(2000);
@@ -110,9 +112,12 @@ public sealed class ClickHouseOutageTests(NodeFixture fixture, ITestOutputHelper
                     unhealthy++;
                     reason = clickhouse["description"]?.GetValue<string>();
                 }
-                var inFlight = Siyu.Ingest.IngestMetrics.InFlight.Value;
+                inFlight = Siyu.Ingest.IngestMetrics.InFlight.Value;
                 var held = sinks.Statuses.Sum(s => s.RowsHeld);
-                peakInFlight = Math.Max(peakInFlight, inFlight);
+                if (inFlight > peakInFlight)
+                {
+                    (peakInFlight, lastTakenAt) = (inFlight, clock.Elapsed);
+                }
                 peakHeld = Math.Max(peakHeld, held);
                 output.WriteLine($"  t={clock.Elapsed.TotalSeconds,4:0}s sent {Volatile.Read(ref sent),3}/{during.Count} health {(int)status} "
                     + $"accepted +{node.Tally.Accepted - acceptedBefore} in flight {inFlight} (limit {Siyu.Ingest.IngestMetrics.InFlightLimit.Value}) "
@@ -123,6 +128,10 @@ public sealed class ClickHouseOutageTests(NodeFixture fixture, ITestOutputHelper
             var acceptedDuring = node.Tally.Accepted - acceptedBefore;
             var retries = SinkMetrics.Retries.WithLabels("attributed_sales").Value - retriesBefore;
             var failing = sinks.Statuses.Where(s => s.Failing).Select(s => s.Table).ToList();
+            var leftInKafka = during.Count - acceptedDuring - (long)inFlight;
+            output.WriteLine(leftInKafka > 0
+                ? $"ingest took events in (held uncommitted) for {lastTakenAt.TotalSeconds:0} s, then backpressured: bound {Siyu.Ingest.IngestMetrics.InFlightLimit.Value}, {inFlight} in flight, {leftInKafka} messages left in Kafka"
+                : $"ingest kept taking every event in ({inFlight} in flight, uncommitted): no backpressure within {OutageSeconds} s");
             output.WriteLine($"outage over: {heldCommits} of {during.Count} messages uncommitted, {acceptedDuring} accepted during it, "
                 + $"peak {peakInFlight} in flight, peak {peakHeld} rows held, {retries} retries of attributed_sales, {outage.Refused} ClickHouse calls refused; "
                 + $"/health 503 naming clickhouse {unhealthy} times: {reason}");
