@@ -10,7 +10,8 @@ namespace Siyu.Reliability.Tests;
 /// server is stopped mid-stream (pg_ctl stop -m fast) for 20 s as events keep arriving, then
 /// started again on the same data. The customers it hits stop saving (and acknowledging), resume
 /// when it is back, and ClickHouse, the profiles and siyu.profiles equal the truth computed from
-/// the input; nothing is dead-lettered; /health names the journal while it is down.
+/// the input; nothing is dead-lettered; /health names the journal while it is down. And a
+/// kill -9 during the outage loses nothing.
 /// </summary>
 public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
 {
@@ -122,6 +123,70 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(HttpStatusCode.ServiceUnavailable, health.Select(h => h.Status));
         Assert.NotNull(journalUnhealthy);
         Assert.Equal(HttpStatusCode.OK, healthy);
+        _passed = true;
+    }
+
+    /// <summary>
+    /// What an outage must never do: acknowledge an event whose state was not saved. The node is
+    /// killed (SIGKILL) while PostgreSQL is down, with events applied in memory and unsaved; a new
+    /// node on the same journal must find them redelivered, not committed and gone.
+    /// </summary>
+    [Fact]
+    public async Task Kill_9_while_postgresql_is_down_loses_nothing()
+    {
+        using var postgres = new PostgresServer();
+        using var kafka = new TestKafka(partitions: 4);
+        var set = EventSet.Generate(Seed + 1, customers: 80, prefix: "pgk");
+        await kafka.SendCampaignsAsync(set);
+        output.WriteLine($"seed {Seed + 1}: {set.Events.Count} events ({set.Duplicates} duplicates), {set.Customers.Count} customers");
+
+        const string group = "siyu-pgkill";
+        var env = NodeProcess.Env(kafka.Bootstrap, _dir, group);
+        env["SIYU_Journal__Provider"] = "postgresql";
+        env["SIYU_Journal__ConnectionString"] = postgres.ConnectionString;
+        var before = set.Events.Take(set.Events.Count / 2).ToList();
+        var during = set.Events.Skip(before.Count).Take(set.Events.Count / 4).ToList();
+        var after = set.Events.Skip(before.Count + during.Count).ToList();
+        using (var first = new NodeProcess(env))
+        {
+            await first.WaitHealthyAsync();
+            foreach (var e in before)
+            {
+                await kafka.SendAsync(e);
+                await Task.Delay(10);
+            }
+            var deadline = DateTime.UtcNow.AddSeconds(45);
+            while (await first.HandledAsync() < before.Count / 2 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+            postgres.Stop();
+            foreach (var e in during)
+            {
+                await kafka.SendAsync(e);
+                await Task.Delay(TimeSpan.FromSeconds(10) / during.Count);
+            }
+            var handled = await first.HandledAsync();
+            first.Process.Kill9();
+            output.WriteLine($"kill -9 with postgresql down: {handled} handled, {kafka.Uncommitted(group)} of {before.Count + during.Count} sent uncommitted");
+        }
+        postgres.Start();
+
+        using var second = new NodeProcess(env);
+        await second.WaitHealthyAsync();
+        foreach (var e in after)
+        {
+            await kafka.SendAsync(e);
+        }
+        var campaigns = await Truth.Eventually(() => Truth.CampaignMismatches(second, set), seconds: 120);
+        var customers = await Truth.Eventually(() => Truth.CustomerMismatches(second, set), seconds: 60);
+        var topic = await Truth.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 30);
+        output.WriteLine($"after restart: handled {await second.HandledAsync()} messages (redelivered tail included), {kafka.Uncommitted(group)} uncommitted");
+        Assert.True(campaigns.Count == 0, "ClickHouse (live campaign API) differs from the input:\n" + string.Join('\n', campaigns.Take(20)) + "\n" + second.Process.Tail());
+        Assert.True(customers.Count == 0, "profiles (lookup API) differ from the input:\n" + string.Join('\n', customers.Take(20)));
+        Assert.True(topic.Count == 0, "siyu.profiles differs from the input:\n" + string.Join('\n', topic.Take(20)));
+        var deadLetters = kafka.ReadAll(kafka.Topics.DeadLetter);
+        Assert.True(deadLetters.Count == 0, $"{deadLetters.Count} valid events dead-lettered, first: {System.Text.Encoding.UTF8.GetString(deadLetters.FirstOrDefault().Value ?? [])}");
         _passed = true;
     }
 

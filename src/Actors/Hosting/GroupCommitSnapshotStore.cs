@@ -1,6 +1,5 @@
 using System.Data;
 using System.Data.Common;
-using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Event;
@@ -50,7 +49,6 @@ public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private readonly ConditionalWeakTable<SnapshotMetadata, object> _failedSaves = new();
     private readonly SnapshotWriteStatus _status;
     private readonly Channel<Item> _queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
     private readonly DataOptions _data;
@@ -87,12 +85,18 @@ public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
     }
 
     /// <summary>
-    /// Every request gets its answer even when Akka's circuit breaker throws instead of failing
-    /// the call's task (seen with the breaker half-open as PostgreSQL came back: the store
-    /// restarted and the customer whose save it was waited for ever, its events unacknowledged).
+    /// A failed save goes back to its customer without Akka's clean-up delete (see the class
+    /// comment). And every request gets its answer even when Akka's circuit breaker throws instead
+    /// of failing the call's task (seen with the breaker half-open as PostgreSQL came back: the
+    /// store restarted and the customer whose save it was waited for ever, its events unacknowledged).
     /// </summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
+        if (message is SaveSnapshotFailure failed)
+        {
+            Sender.Tell(failed); // the base class pipes a failed save back to the store with its customer as sender
+            return true;
+        }
         try
         {
             return base.AroundReceive(receive, message);
@@ -105,7 +109,7 @@ public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
                 LoadSnapshot => new LoadSnapshotFailed(e),
                 DeleteSnapshot delete => new DeleteSnapshotFailure(delete.Metadata, e),
                 DeleteSnapshots delete => new DeleteSnapshotsFailure(delete.Criteria, e),
-                _ => null, // e.g. the clean-up after a failed save, whose failure was already passed on
+                _ => null,
             };
             Context.GetLogger().Warning(e, "Snapshot store: the circuit breaker refused {0}; answered as failed", message.GetType().Name);
             if (reply is not null)
@@ -116,23 +120,8 @@ public sealed class GroupCommitSnapshotStore : SqlSnapshotStore
         }
     }
 
-    protected override bool ReceivePluginInternal(object message)
-    {
-        if (message is SaveSnapshotFailure failure)
-        {
-            // The base class calls DeleteAsync(failure.Metadata) right after this: see the class comment.
-            _failedSaves.AddOrUpdate(failure.Metadata, failure);
-        }
-        return base.ReceivePluginInternal(message);
-    }
-
     protected override async Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)
     {
-        if (_failedSaves.TryGetValue(metadata, out _))
-        {
-            _failedSaves.Remove(metadata);
-            return;
-        }
         await Drain();
         await base.DeleteAsync(metadata, cancellationToken);
     }
