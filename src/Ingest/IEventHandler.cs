@@ -6,7 +6,15 @@ namespace Siyu.Ingest;
 public readonly record struct SourcePosition(string Topic, int Partition, long Offset);
 
 /// <summary>A validated event with its source position (phone already hashed).</summary>
-public sealed record IngestedEvent(InputEvent Event, SourcePosition Source);
+public sealed record IngestedEvent(InputEvent Event, SourcePosition Source)
+{
+    /// <summary>
+    /// Completes when the events before this one in its partition that are still being handled
+    /// are done (ingest's bookkeeping; at once outside a pipeline). What a refund waits for before
+    /// it is called unmatched: its order may be one of them.
+    /// </summary>
+    public Func<Task> EarlierEventsDone { get; init; } = static () => Task.CompletedTask;
+}
 
 /// <summary>
 /// Receives every valid event. The returned task completes when the event is durably

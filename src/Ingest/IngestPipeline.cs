@@ -182,7 +182,10 @@ public sealed class IngestPipeline
                     {
                         evt = evt with { Ids = evt.Ids with { Phone = _phones.Hash(phone) } };
                     }
-                    var ingested = new IngestedEvent(evt, new SourcePosition(cr.Topic, cr.Partition.Value, cr.Offset.Value));
+                    var ingested = new IngestedEvent(evt, new SourcePosition(cr.Topic, cr.Partition.Value, cr.Offset.Value))
+                    {
+                        EarlierEventsDone = () => _tracker.EarlierCompleted(cr.TopicPartition, cr.Offset.Value),
+                    };
                     try
                     {
                         await _retry.ExecuteAsync(t => _handler.HandleAsync(ingested, t), ct);

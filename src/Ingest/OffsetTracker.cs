@@ -14,6 +14,20 @@ public sealed class OffsetTracker
     {
         public readonly LinkedList<(long Offset, bool Done)> InFlight = new();
         public readonly Dictionary<long, LinkedListNode<(long Offset, bool Done)>> Nodes = new();
+        public readonly List<(long Offset, TaskCompletionSource Done)> Waiters = [];
+
+        /// <summary>Whether an offset before <paramref name="offset"/> is still being handled.</summary>
+        public bool Pending(long offset)
+        {
+            for (var n = InFlight.First; n is not null && n.Value.Offset < offset; n = n.Next)
+            {
+                if (!n.Value.Done)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     private readonly Dictionary<TopicPartition, PartitionState> _partitions = new();
@@ -41,6 +55,11 @@ public sealed class OffsetTracker
                 return null; // forgotten after a revoke: the new owner re-reads it
             }
             node.Value = (offset, true);
+            foreach (var w in state.Waiters.Where(w => !state.Pending(w.Offset)).ToList())
+            {
+                state.Waiters.Remove(w);
+                w.Done.TrySetResult();
+            }
             long? commit = null;
             while (state.InFlight.First is { Value.Done: true } first)
             {
@@ -48,6 +67,24 @@ public sealed class OffsetTracker
                 state.InFlight.RemoveFirst();
             }
             return commit;
+        }
+    }
+
+    /// <summary>
+    /// Completes once every offset of the partition before <paramref name="offset"/> that is in
+    /// flight now has completed (at once if none is), or when the partition is forgotten.
+    /// </summary>
+    public Task EarlierCompleted(TopicPartition tp, long offset)
+    {
+        lock (_lock)
+        {
+            if (!_partitions.TryGetValue(tp, out var state) || !state.Pending(offset))
+            {
+                return Task.CompletedTask;
+            }
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            state.Waiters.Add((offset, done));
+            return done.Task;
         }
     }
 
@@ -75,7 +112,13 @@ public sealed class OffsetTracker
     {
         lock (_lock)
         {
-            _partitions.Remove(tp);
+            if (_partitions.Remove(tp, out var state))
+            {
+                foreach (var w in state.Waiters)
+                {
+                    w.Done.TrySetResult(); // nothing left to wait for here: the next owner re-reads them
+                }
+            }
         }
     }
 }

@@ -33,4 +33,29 @@ public sealed class OffsetTrackerTests
         Assert.Null(tracker.Complete(P0, 0));
         Assert.Equal(0, tracker.InFlightTotal);
     }
+
+    [Fact]
+    public async Task An_event_can_wait_for_the_earlier_events_of_its_partition_that_are_still_under_way()
+    {
+        var tracker = new OffsetTracker();
+        var p1 = new TopicPartition("t", 1);
+        foreach (var o in new long[] { 10, 11, 12, 13 })
+        {
+            tracker.Begin(P0, o);
+        }
+        tracker.Begin(p1, 5);
+        tracker.Complete(P0, 11);
+        var of12 = tracker.EarlierCompleted(P0, 12);
+        Assert.True(tracker.EarlierCompleted(P0, 10).IsCompleted); // nothing before it
+        Assert.True(tracker.EarlierCompleted(p1, 5).IsCompleted); // P0's offsets do not count
+        tracker.Complete(P0, 13); // a later one does not count either
+        Assert.False(of12.IsCompleted);
+        tracker.Complete(P0, 10);
+        await of12.WaitAsync(TimeSpan.FromSeconds(5));
+
+        tracker.Begin(p1, 6);
+        var of7 = tracker.EarlierCompleted(p1, 7);
+        tracker.Forget(p1); // revoked: the next owner re-reads them, nothing to wait for here
+        await of7.WaitAsync(TimeSpan.FromSeconds(5));
+    }
 }

@@ -31,7 +31,11 @@ public sealed class CustomerEventHandler(IdentityResolver resolver, IActorRef cu
         if (accepted.Notices.OfType<RefundUnmatched>().Any())
         {
             // A refund may arrive before its order (another topic, a late till): wait, then try once more.
-            await Task.Delay(refundGrace, cancellationToken);
+            // Its order may also be earlier in the same partition and still under way, e.g. handed to
+            // a customer on a node that then died and retried after the ask timeout: wait for those
+            // too (after a kill -9 in the two-node test, refunds were dead-lettered while their
+            // orders were still being retried, tests/Siyu.Reliability.Tests).
+            await Task.WhenAll(Task.Delay(refundGrace, cancellationToken), ingested.EarlierEventsDone().WaitAsync(cancellationToken));
             accepted = await Observe(resolution.CustomerId, evt, cancellationToken);
         }
         foreach (var notice in accepted.Notices)
