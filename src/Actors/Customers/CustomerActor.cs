@@ -173,7 +173,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
     }
 
     private CustomerIdentity Identity() =>
-        new(_state.CustomerId, _state.IsNew ? null : _state.CreatedAt, _state.MergedInto, _state.Ids);
+        new(_state.CustomerId, _state.IsNew ? null : _state.CreatedAt, _state.MergedInto, _state.Ids, _state.HandOverPending);
 
     /// <summary>Decides, applies in memory, and returns the notices for the caller.</summary>
     private IReadOnlyList<CustomerNotice> Execute(CustomerCommand command)

@@ -77,6 +77,13 @@ public sealed class IdentityResolver(IActorRef identities, IActorRef customers, 
         var identity = await customers.Ask<CustomerIdentity>(new GetIdentity(customerId), askTimeout, ct);
         for (var hops = 0; identity.MergedInto is { } next && hops < MaxRounds; hops++)
         {
+            if (identity.HandOverPending)
+            {
+                // Its history is still on its way to the survivor (a hand-over resumed after a
+                // crash): wait for it, so the event that led here is not acknowledged, and its
+                // offset committed, before the survivor durably holds that history.
+                await customers.Ask<MergedReply>(new MergeInto(identity.CustomerId, next), askTimeout, ct);
+            }
             identity = await customers.Ask<CustomerIdentity>(new GetIdentity(next), askTimeout, ct);
         }
         return identity;

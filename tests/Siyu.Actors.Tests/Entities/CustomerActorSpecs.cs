@@ -106,23 +106,10 @@ public sealed class CustomerActorSpecs : TestKit, IAsyncLifetime
 
         // The younger customer as a kill -9 left it: frozen for the merge and saved, but the
         // survivor never received it. Written straight to the snapshot store, as the dead process did.
-        var now = DateTimeOffset.UtcNow;
-        var frozen = CustomerState.Empty(younger);
-        foreach (CustomerCommand command in new CustomerCommand[]
-                 {
-                     new Observe(Events.Order("r2", new CustomerIds { OpenId = "k7" }, 2m, minute: 1), now),
-                     new BeginHandOver(older, now),
-                 })
-        {
-            frozen = CustomerDecider.ApplyAll(frozen, CustomerDecider.Decide(frozen, command, _akka.Options.Rules, Siyu.Actors.Campaigns.CampaignCatalog.Empty), _akka.Options.Rules);
-        }
-        Assert.True(frozen.HandOverPending);
-        var store = Akka.Persistence.Persistence.Instance.Apply(Sys).SnapshotStoreFor(null);
-        store.Tell(new Akka.Persistence.SaveSnapshot(new Akka.Persistence.SnapshotMetadata("customer-" + younger, 0, DateTime.UtcNow), CustomerSnapshot.Serialize(frozen)), probe);
-        probe.ExpectMsg<Akka.Persistence.SaveSnapshotSuccess>(TimeSpan.FromSeconds(10));
+        SaveFrozen(younger, older, Events.Order("r2", new CustomerIds { OpenId = "k7" }, 2m, minute: 1), probe);
 
-        // The resolver only looks it up (it follows the pointer and asks for no merge): starting
-        // it must be enough for the survivor to receive its history. A refund of the frozen
+        // Nobody asks for the merge again: whatever starts it (here a lookup of its identity)
+        // must be enough for the survivor to receive its history. A refund of the frozen
         // order, resolved to the frozen customer, must find that order at the survivor.
         // Both arrive while it recovers, so both are handled before it resumes the hand-over.
         _akka.Customers.Tell(new GetIdentity(younger), probe);
@@ -141,6 +128,52 @@ public sealed class CustomerActorSpecs : TestKit, IAsyncLifetime
             var pointer = probe.ExpectMsg<CustomerState>();
             Assert.Equal((older, false, 0), (pointer.MergedInto, pointer.HandOverPending, pointer.Stats.Orders));
         }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public async Task The_resolver_waits_until_a_resumed_hand_over_is_durable_at_the_survivor()
+    {
+        var older = NewId();
+        Thread.Sleep(2);
+        var younger = NewId();
+        var probe = CreateTestProbe();
+        _akka.Customers.Tell(new ObserveEvent(older, Events.Order("w1", new CustomerIds { MemberId = "K8" }, 1m)), probe);
+        probe.ExpectMsg<EventAccepted>(TimeSpan.FromSeconds(10));
+        // The ids' owners as the interrupted resolution left them, and the younger one frozen.
+        foreach (var (type, value, owner) in new[] { (IdType.MemberId, "K8", older), (IdType.OpenId, "k8", younger) })
+        {
+            _akka.Identities.Tell(new Identity.ClaimId(Identity.IdKey.Of(type, value), owner), probe);
+            probe.ExpectMsg<Identity.IdOwner>(TimeSpan.FromSeconds(10));
+        }
+        SaveFrozen(younger, older, Events.Order("w2", new CustomerIds { OpenId = "k8" }, 2m, minute: 1), probe);
+
+        // The redelivered event that led to the merge: it may be acknowledged (and its offset
+        // committed) only once the survivor's SAVED state holds the younger customer's history.
+        // The survivor saves 800 ms after it absorbs, so a resolver that only follows the
+        // pointer returns before that.
+        var resolution = await _akka.Resolver.ResolveAsync(new CustomerIds { MemberId = "K8", OpenId = "k8" }, default);
+        Assert.Equal(older, resolution.CustomerId);
+        var store = Akka.Persistence.Persistence.Instance.Apply(Sys).SnapshotStoreFor(null);
+        var loaded = await store.Ask<Akka.Persistence.LoadSnapshotResult>(
+            new Akka.Persistence.LoadSnapshot("customer-" + older, Akka.Persistence.SnapshotSelectionCriteria.Latest, long.MaxValue), TimeSpan.FromSeconds(10));
+        var saved = CustomerSnapshot.Deserialize((byte[])loaded.Snapshot!.Snapshot);
+        Assert.Contains(younger, saved.MergedFrom);
+        Assert.Equal(2, saved.Stats.Orders);
+    }
+
+    /// <summary>Writes the state a crash leaves mid-merge: frozen for the hand-over, saved, never handed over.</summary>
+    private void SaveFrozen(string customerId, string survivorId, InputEvent order, Akka.TestKit.TestProbe probe)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var frozen = CustomerState.Empty(customerId);
+        foreach (var command in new CustomerCommand[] { new Observe(order, now), new BeginHandOver(survivorId, now) })
+        {
+            frozen = CustomerDecider.ApplyAll(frozen, CustomerDecider.Decide(frozen, command, _akka.Options.Rules, Siyu.Actors.Campaigns.CampaignCatalog.Empty), _akka.Options.Rules);
+        }
+        Assert.True(frozen.HandOverPending);
+        var store = Akka.Persistence.Persistence.Instance.Apply(Sys).SnapshotStoreFor(null);
+        store.Tell(new Akka.Persistence.SaveSnapshot(new Akka.Persistence.SnapshotMetadata("customer-" + customerId, 0, DateTime.UtcNow), CustomerSnapshot.Serialize(frozen)), probe);
+        probe.ExpectMsg<Akka.Persistence.SaveSnapshotSuccess>(TimeSpan.FromSeconds(10));
     }
 
     [Fact]

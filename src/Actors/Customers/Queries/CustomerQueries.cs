@@ -8,4 +8,5 @@ public sealed record GetCustomer(string CustomerId) : ICustomerMessage;
 /// <summary>What the identity resolver needs to pick a merge survivor; answered with <see cref="CustomerIdentity"/>.</summary>
 public sealed record GetIdentity(string CustomerId) : ICustomerMessage;
 
-public sealed record CustomerIdentity(string CustomerId, DateTimeOffset? CreatedAt, string? MergedInto, EquatableArray<LinkedId> Ids);
+/// <param name="HandOverPending">Merged into <paramref name="MergedInto"/>, but its history is still on its way there.</param>
+public sealed record CustomerIdentity(string CustomerId, DateTimeOffset? CreatedAt, string? MergedInto, EquatableArray<LinkedId> Ids, bool HandOverPending = false);
