@@ -72,15 +72,24 @@ public sealed class PostgresServer : IDisposable
         }
     }
 
+    /// <summary>The data directory (kept after <see cref="Dispose"/> while <see cref="Keep"/> is set, for inspection).</summary>
+    public string DataDirectory => _dir;
+
+    /// <summary>A failing test sets this so the journal rows outlive the server.</summary>
+    public bool Keep { get; set; }
+
     public void Dispose()
     {
         try
         {
-            Pg("pg_ctl", "-D", _dir, "-m", "immediate", "stop");
+            Pg("pg_ctl", "-D", _dir, "-m", Keep ? "fast" : "immediate", "stop");
         }
         finally
         {
-            Directory.Delete(_dir, recursive: true);
+            if (!Keep)
+            {
+                Directory.Delete(_dir, recursive: true);
+            }
         }
     }
 }

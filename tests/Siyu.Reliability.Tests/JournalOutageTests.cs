@@ -134,7 +134,8 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Kill_9_while_postgresql_is_down_loses_nothing()
     {
-        using var postgres = new PostgresServer();
+        using var postgres = new PostgresServer { Keep = true }; // until the test passes
+        output.WriteLine($"postgresql data: {postgres.DataDirectory}");
         using var kafka = new TestKafka(partitions: 4);
         var set = EventSet.Generate(Seed + 1, customers: 80, prefix: "pgk");
         await kafka.SendCampaignsAsync(set);
@@ -168,6 +169,7 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
             }
             var handled = await first.HandledAsync();
             first.Process.Kill9();
+            File.WriteAllText(Path.Combine(_dir, "node-1.log"), first.Process.Stdout + first.Process.Stderr);
             output.WriteLine($"kill -9 with postgresql down: {handled} handled, {kafka.Uncommitted(group)} of {before.Count + during.Count} sent uncommitted");
         }
         postgres.Start();
@@ -182,11 +184,17 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         var customers = await Truth.Eventually(() => Truth.CustomerMismatches(second, set), seconds: 60);
         var topic = await Truth.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 30);
         output.WriteLine($"after restart: handled {await second.HandledAsync()} messages (redelivered tail included), {kafka.Uncommitted(group)} uncommitted");
+        foreach (var dead in kafka.ReadAll(kafka.Topics.DeadLetter).Take(5))
+        {
+            output.WriteLine("dead letter: " + System.Text.Encoding.UTF8.GetString(dead.Value ?? []));
+        }
+        File.WriteAllText(Path.Combine(_dir, "node-2.log"), second.Process.Stdout + second.Process.Stderr);
         Assert.True(campaigns.Count == 0, "ClickHouse (live campaign API) differs from the input:\n" + string.Join('\n', campaigns.Take(20)) + "\n" + second.Process.Tail());
         Assert.True(customers.Count == 0, "profiles (lookup API) differ from the input:\n" + string.Join('\n', customers.Take(20)));
         Assert.True(topic.Count == 0, "siyu.profiles differs from the input:\n" + string.Join('\n', topic.Take(20)));
         var deadLetters = kafka.ReadAll(kafka.Topics.DeadLetter);
         Assert.True(deadLetters.Count == 0, $"{deadLetters.Count} valid events dead-lettered, first: {System.Text.Encoding.UTF8.GetString(deadLetters.FirstOrDefault().Value ?? [])}");
+        postgres.Keep = false;
         _passed = true;
     }
 
