@@ -27,6 +27,9 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
     private CustomerState _state;
     private List<(IActorRef ReplyTo, object Reply)> _waiting = [];   // applied, not yet saved
     private List<(IActorRef ReplyTo, object Reply)> _saving = [];    // in the save under way
+    // Not "_saving is empty": a save retried after a failure may carry no waiter, and a duplicate
+    // arriving meanwhile must still wait for it instead of being acknowledged at once.
+    private bool _saveUnderWay;
     private bool _dirty;
     private bool _stopAfterSave;
     private CustomerState? _published;   // last profile announced (null: never), to compute changes
@@ -134,7 +137,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
                 _customers.Forward(m with { CustomerId = survivor });
                 return;
             }
-            if (_saving.Count > 0)
+            if (_saveUnderWay)
             {
                 Stash.Stash(); // after the save under way
                 return;
@@ -193,13 +196,13 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
     /// <summary>Replies once everything applied so far is durable (at once if it already is).</summary>
     private void AfterSave(IActorRef replyTo, object reply)
     {
-        if (!_dirty && _saving.Count == 0)
+        if (!_dirty && !_saveUnderWay)
         {
             replyTo.Tell(reply);
             return;
         }
         _waiting.Add((replyTo, reply));
-        if (!Timers.IsTimerActive("flush") && _saving.Count == 0)
+        if (!Timers.IsTimerActive("flush") && !_saveUnderWay)
         {
             Timers.StartSingleTimer("flush", Flush.Instance, _options.FlushInterval);
         }
@@ -244,6 +247,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
                 replyTo.Tell(new Status.Failure(f.Cause));
             }
             _saving = [];
+            _saveUnderWay = false;
             _dirty = true;
             AfterSaveCompleted();
         });
@@ -260,6 +264,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
                 replyTo.Tell(reply);
             }
             _saving = [];
+            _saveUnderWay = false;
             AfterSaveCompleted();
         });
         Command<SaveSnapshotFailure>(f =>
@@ -274,6 +279,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
                 replyTo.Tell(new Status.Failure(f.Cause));
             }
             _saving = [];
+            _saveUnderWay = false;
             _dirty = true; // the state still has to reach the store
             AfterSaveCompleted();
         });
@@ -281,7 +287,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
 
     private void Save()
     {
-        if (_saving.Count > 0)
+        if (_saveUnderWay)
         {
             return; // one save at a time; the next starts when this one ends
         }
@@ -292,6 +298,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
             return;
         }
         (_saving, _waiting) = (_waiting, []);
+        _saveUnderWay = true;
         _dirty = false;
         _savingState = _state;
         // The next wake reaches the due index before the state that needs it is saved: a crash in
@@ -393,7 +400,7 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
 
     private void StopAfterSave()
     {
-        if (!_dirty && _saving.Count == 0 && _waiting.Count == 0)
+        if (!_dirty && !_saveUnderWay && _waiting.Count == 0)
         {
             Context.Stop(Self);
             return;
@@ -494,14 +501,14 @@ public sealed class CustomerActor : ReceivePersistentActor, IWithTimers
             // Point at the survivor and freeze the state before handing it over (BeginHandOver).
             Execute(new BeginHandOver(m.SurvivorId, Now));
         }
-        if (_dirty || _saving.Count > 0)
+        if (_dirty || _saveUnderWay)
         {
             // Hand over only saved state: the save writes the rows of the events applied since
             // the last one. Handed over unsaved, those events counted at the survivor while their
             // rows could die with the process, and their redelivery was then a duplicate there
             // (an order lost from ClickHouse in the kill -9 test, tests/Siyu.Reliability.Tests).
             Stash.Stash();
-            if (!Timers.IsTimerActive("flush") && _saving.Count == 0)
+            if (!Timers.IsTimerActive("flush") && !_saveUnderWay)
             {
                 Timers.StartSingleTimer("flush", Flush.Instance, _options.FlushInterval);
             }
