@@ -177,6 +177,45 @@ public sealed class CustomerActorSpecs : TestKit, IAsyncLifetime
     }
 
     [Fact]
+    public void A_duplicate_arriving_while_a_failed_save_is_retried_waits_for_that_save()
+    {
+        var id = NewId();
+        var probe = CreateTestProbe();
+        var first = Events.Order("s1", new CustomerIds { MemberId = "K9" }, 1m);
+        var second = Events.Order("s2", new CustomerIds { MemberId = "K9" }, 2m, minute: 1);
+        _akka.Customers.Tell(new ObserveEvent(id, first), probe);
+        probe.ExpectMsg<EventAccepted>(TimeSpan.FromSeconds(10));
+
+        // Another writer holds the journal database: saves block until SQLite gives up, then fail.
+        using (var locker = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_akka.DatabasePath}"))
+        {
+            locker.Open();
+            using (var begin = locker.CreateCommand())
+            {
+                begin.CommandText = "BEGIN EXCLUSIVE";
+                begin.ExecuteNonQuery();
+            }
+            _akka.Customers.Tell(new ObserveEvent(id, second), probe);
+            probe.ExpectMsg<Status.Failure>(TimeSpan.FromSeconds(60));
+            // The customer retries that save on its own (after a backoff of two flush intervals):
+            // this one carries no waiter. A redelivery of the same event arriving while it is under
+            // way must wait for it, not be acknowledged as if the state were saved.
+            Thread.Sleep(Flush * 3);
+            _akka.Customers.Tell(new ObserveEvent(id, second), probe);
+            var reply = probe.ReceiveOne(TimeSpan.FromSeconds(2));
+            Assert.False(reply is EventAccepted, $"acknowledged while its state could not be saved: {reply}");
+            using var rollback = locker.CreateCommand();
+            rollback.CommandText = "ROLLBACK";
+            rollback.ExecuteNonQuery();
+        }
+        AwaitAssert(() =>
+        {
+            _akka.Customers.Tell(new ObserveEvent(id, second), probe);
+            probe.FishForMessage(m => m is EventAccepted, TimeSpan.FromSeconds(5));
+        }, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
     public void Erasure_removes_the_state_and_a_second_erasure_finds_nothing()
     {
         var id = NewId();
