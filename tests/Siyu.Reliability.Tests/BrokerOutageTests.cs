@@ -11,8 +11,7 @@ namespace Siyu.Reliability.Tests;
 public sealed class BrokerOutageTests(ITestOutputHelper output) : IDisposable
 {
     private const int Seed = 20261124;
-    private readonly string _dir = Directory.CreateTempSubdirectory("siyu-broker-").FullName;
-    private bool _passed;
+    private readonly WorkDirectory _work = new("siyu-broker-", output);
 
     [Fact]
     public async Task Node_reconnects_after_the_broker_is_down_and_totals_are_exact()
@@ -22,7 +21,7 @@ public sealed class BrokerOutageTests(ITestOutputHelper output) : IDisposable
         await kafka.SendCampaignsAsync(set);
         output.WriteLine($"seed {Seed}: {set.Events.Count} events ({set.Duplicates} duplicates), {set.Customers.Count} customers");
 
-        using var node = new NodeProcess(NodeProcess.Env(kafka.Bootstrap, _dir));
+        using var node = new NodeProcess(NodeProcess.Env(kafka.Bootstrap, _work.Path));
         await node.WaitHealthyAsync();
 
         // Three slices: before the outage (paced), during it (the producer queues them, like a POS
@@ -67,22 +66,8 @@ public sealed class BrokerOutageTests(ITestOutputHelper output) : IDisposable
         Assert.True(topic.Count == 0, "siyu.profiles differs from the input:\n" + string.Join('\n', topic.Take(20)));
         Assert.Empty(kafka.ReadAll(kafka.Topics.DeadLetter));
         Assert.False(node.Process.HasExited);
-        _passed = true;
+        _work.Passed = true;
     }
 
-    public void Dispose()
-    {
-        if (!_passed)
-        {
-            output.WriteLine($"kept for inspection: {_dir}");
-            return;
-        }
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _work.Dispose();
 }

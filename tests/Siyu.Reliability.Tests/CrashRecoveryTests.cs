@@ -12,7 +12,7 @@ namespace Siyu.Reliability.Tests;
 public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
 {
     private const int Seed = 20261123;
-    private readonly string _dir = Directory.CreateTempSubdirectory("siyu-crash-").FullName;
+    private readonly WorkDirectory _work = new("siyu-crash-", output);
 
     [Fact]
     public async Task Totals_and_profiles_are_exact_after_three_kill_9_and_restarts_mid_stream()
@@ -28,7 +28,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         // the rest of the quarter arrives while the node is down.
         var quarters = set.Events.Chunk((set.Events.Count + 3) / 4).ToList();
         double[] killAt = [0.3, 0.6, 0.9];
-        var env = NodeProcess.Env(kafka.Bootstrap, _dir);
+        var env = NodeProcess.Env(kafka.Bootstrap, _work.Path);
         var sentTotal = 0;
         for (var run = 0; run < quarters.Count; run++)
         {
@@ -71,7 +71,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
                 Assert.True(customers.Count == 0, "profiles (lookup API) differ from the input:\n" + string.Join('\n', customers.Take(20)));
                 Assert.True(topic.Count == 0, "siyu.profiles differs from the input:\n" + string.Join('\n', topic.Take(20)));
                 var deadLetters = kafka.ReadAll(kafka.Topics.DeadLetter);
-                _passed = deadLetters.Count == 0;
+                _work.Passed = deadLetters.Count == 0;
                 Assert.True(deadLetters.Count == 0, $"{deadLetters.Count} valid events dead-lettered, first: {System.Text.Encoding.UTF8.GetString(deadLetters.FirstOrDefault().Value ?? [])}");
             }
         }
@@ -88,21 +88,6 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         return handled;
     }
 
-    private bool _passed;
 
-    public void Dispose()
-    {
-        if (!_passed)
-        {
-            output.WriteLine($"kept for inspection: {_dir}");
-            return;
-        }
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _work.Dispose();
 }

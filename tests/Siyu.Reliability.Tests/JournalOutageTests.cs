@@ -17,8 +17,7 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
 {
     private const int Seed = 20261126;
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(20);
-    private readonly string _dir = Directory.CreateTempSubdirectory("siyu-pgdown-").FullName;
-    private bool _passed;
+    private readonly WorkDirectory _work = new("siyu-pgdown-", output);
 
     [Fact]
     public async Task Customers_stop_while_postgresql_is_down_and_resume_with_exact_totals()
@@ -30,7 +29,7 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"seed {Seed}: {set.Events.Count} events ({set.Duplicates} duplicates), {set.Customers.Count} customers");
 
         const string group = "siyu-pgdown";
-        var env = NodeProcess.Env(kafka.Bootstrap, _dir, group);
+        var env = NodeProcess.Env(kafka.Bootstrap, _work.Path, group);
         env["SIYU_Journal__Provider"] = "postgresql";
         env["SIYU_Journal__ConnectionString"] = postgres.ConnectionString;
         using var node = new NodeProcess(env);
@@ -100,7 +99,7 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"after recovery: handled {await node.HandledAsync()} messages, /health {(int?)healthy}, {kafka.Uncommitted(group)} uncommitted");
 
         var log = node.Process.Stdout + node.Process.Stderr;
-        File.WriteAllText(Path.Combine(_dir, "node.log"), log);
+        File.WriteAllText(Path.Combine(_work.Path, "node.log"), log);
         output.WriteLine($"mismatches: {campaigns.Count} campaign, {customers.Count} customer, {topic.Count} topic: "
             + string.Join("; ", campaigns.Concat(customers).Concat(topic).Take(10)));
         var saveFailures = log.Split('\n').Count(l => l.Contains("Saving customer", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
@@ -123,7 +122,7 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(HttpStatusCode.ServiceUnavailable, health.Select(h => h.Status));
         Assert.NotNull(journalUnhealthy);
         Assert.Equal(HttpStatusCode.OK, healthy);
-        _passed = true;
+        _work.Passed = true;
     }
 
     /// <summary>
@@ -142,7 +141,7 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"seed {Seed + 1}: {set.Events.Count} events ({set.Duplicates} duplicates), {set.Customers.Count} customers");
 
         const string group = "siyu-pgkill";
-        var env = NodeProcess.Env(kafka.Bootstrap, _dir, group);
+        var env = NodeProcess.Env(kafka.Bootstrap, _work.Path, group);
         env["SIYU_Journal__Provider"] = "postgresql";
         env["SIYU_Journal__ConnectionString"] = postgres.ConnectionString;
         var before = set.Events.Take(set.Events.Count / 2).ToList();
@@ -169,7 +168,7 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
             }
             var handled = await first.HandledAsync();
             first.Process.Kill9();
-            File.WriteAllText(Path.Combine(_dir, "node-1.log"), first.Process.Stdout + first.Process.Stderr);
+            File.WriteAllText(Path.Combine(_work.Path, "node-1.log"), first.Process.Stdout + first.Process.Stderr);
             output.WriteLine($"kill -9 with postgresql down: {handled} handled, {kafka.Uncommitted(group)} of {before.Count + during.Count} sent uncommitted");
         }
         postgres.Start();
@@ -188,14 +187,14 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         {
             output.WriteLine("dead letter: " + System.Text.Encoding.UTF8.GetString(dead.Value ?? []));
         }
-        File.WriteAllText(Path.Combine(_dir, "node-2.log"), second.Process.Stdout + second.Process.Stderr);
+        File.WriteAllText(Path.Combine(_work.Path, "node-2.log"), second.Process.Stdout + second.Process.Stderr);
         Assert.True(campaigns.Count == 0, "ClickHouse (live campaign API) differs from the input:\n" + string.Join('\n', campaigns.Take(20)) + "\n" + second.Process.Tail());
         Assert.True(customers.Count == 0, "profiles (lookup API) differ from the input:\n" + string.Join('\n', customers.Take(20)));
         Assert.True(topic.Count == 0, "siyu.profiles differs from the input:\n" + string.Join('\n', topic.Take(20)));
         var deadLetters = kafka.ReadAll(kafka.Topics.DeadLetter);
         Assert.True(deadLetters.Count == 0, $"{deadLetters.Count} valid events dead-lettered, first: {System.Text.Encoding.UTF8.GetString(deadLetters.FirstOrDefault().Value ?? [])}");
         postgres.Keep = false;
-        _passed = true;
+        _work.Passed = true;
     }
 
     private static async Task<HttpStatusCode?> HealthAsync(NodeProcess node)
@@ -210,19 +209,5 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        if (!_passed)
-        {
-            output.WriteLine($"kept for inspection: {_dir}");
-            return;
-        }
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _work.Dispose();
 }

@@ -28,8 +28,7 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
 {
     private const int Seed = 74;
     private const string SalesRows = "siyu_sink_rows_total{table=\"attributed_sales\"}";
-    private readonly string _dir = Directory.CreateTempSubdirectory("siyu-cluster-").FullName;
-    private bool _passed;
+    private readonly WorkDirectory _work = new("siyu-cluster-", output);
     private readonly List<(string Name, NodeProcess Node)> _nodes = [];
     private readonly DateTime _start = DateTime.UtcNow;
     private int Elapsed => (int)(DateTime.UtcNow - _start).TotalSeconds;
@@ -48,8 +47,8 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
         var seed = $"akka.tcp://siyu@127.0.0.1:{portA}";
         Dictionary<string, string> Env(string name, int port)
         {
-            var env = NodeProcess.Env(kafka.Bootstrap, _dir);
-            env["SIYU_ClickHouse__DataPath"] = Path.Combine(_dir, "chdb-" + name);
+            var env = NodeProcess.Env(kafka.Bootstrap, _work.Path);
+            env["SIYU_ClickHouse__DataPath"] = Path.Combine(_work.Path, "chdb-" + name);
             env["SIYU_Cluster__Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
             env["SIYU_Cluster__SeedNodes__0"] = seed;
             env["SIYU_Cluster__DownUnreachableAfterSeconds"] = "3";
@@ -146,18 +145,18 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
             Assert.DoesNotContain("Deserialization failed", a.Process.Stdout + b.Process.Stdout);
             var deadLetters = kafka.ReadAll(kafka.Topics.DeadLetter);
             Assert.True(deadLetters.Count == 0, $"{deadLetters.Count} valid events dead-lettered, first: {System.Text.Encoding.UTF8.GetString(deadLetters.FirstOrDefault().Value ?? [])}");
-            _passed = true;
+            _work.Passed = true;
         }
         finally
         {
-            if (!_passed)
+            if (!_work.Passed)
             {
                 // Evidence beside the journal the test leaves: every node's whole log and the dead letters.
                 foreach (var (name, node) in _nodes)
                 {
-                    File.WriteAllText(Path.Combine(_dir, $"node-{name}.log"), node.Process.Stdout + "\n--- stderr ---\n" + node.Process.Stderr);
+                    File.WriteAllText(Path.Combine(_work.Path, $"node-{name}.log"), node.Process.Stdout + "\n--- stderr ---\n" + node.Process.Stderr);
                 }
-                File.WriteAllLines(Path.Combine(_dir, "deadletters.txt"),
+                File.WriteAllLines(Path.Combine(_work.Path, "deadletters.txt"),
                     kafka.ReadAll(kafka.Topics.DeadLetter).Select(d => System.Text.Encoding.UTF8.GetString(d.Value ?? [])));
             }
             b?.Dispose();
@@ -286,19 +285,5 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        if (!_passed)
-        {
-            output.WriteLine($"kept for inspection: {_dir}");
-            return;
-        }
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _work.Dispose();
 }
