@@ -10,6 +10,7 @@ using Siyu.Reliability.Tests.Support;
 using Siyu.Sinks.ClickHouse;
 using Siyu.Sinks.ClickHouse.Embedded;
 using Siyu.Sinks.Sink;
+using Siyu.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Siyu.Host.Tests;
@@ -145,8 +146,8 @@ public sealed class ClickHouseOutageTests(NodeFixture fixture, ITestOutputHelper
             }
             await Until(() => Task.FromResult(Uncommitted(broker.BootstrapServers, group) == 0), "every offset committed", 120);
             var caughtUp = recovering.Elapsed;
-            var campaigns = await Eventually(() => CampaignMismatches(node, set), 30);
-            var customers = await Eventually(() => CustomerMismatches(node, engine, set), 30);
+            var campaigns = await Mismatches.Eventually(() => CampaignMismatches(node, set), 30);
+            var customers = await Mismatches.Eventually(() => CustomerMismatches(node, engine, set), 30);
             (status, var healthAfter) = await Health(node);
             for (var i = 0; i < 30 && status != HttpStatusCode.OK; i++)
             {
@@ -206,18 +207,6 @@ public sealed class ClickHouseOutageTests(NodeFixture fixture, ITestOutputHelper
             Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
             await Task.Delay(200);
         }
-    }
-
-    private static async Task<List<string>> Eventually(Func<Task<List<string>>> probe, int seconds)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        var last = await probe();
-        while (last.Count > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(500);
-            last = await probe();
-        }
-        return last;
     }
 
     /// <summary>ClickHouse through GET /v1/campaigns/{id}/live, against the per-campaign truth.</summary>

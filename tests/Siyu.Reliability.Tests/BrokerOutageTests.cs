@@ -1,4 +1,5 @@
 using Siyu.Reliability.Tests.Support;
+using Siyu.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Siyu.Reliability.Tests;
@@ -57,9 +58,9 @@ public sealed class BrokerOutageTests(ITestOutputHelper output) : IDisposable
             await kafka.SendAsync(e);
         }
 
-        var campaigns = await Truth.Eventually(() => Truth.CampaignMismatches(node, set), seconds: 90);
-        var customers = await Truth.Eventually(() => Truth.CustomerMismatches(node, set), seconds: 30);
-        var topic = await Truth.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 20);
+        var campaigns = await Mismatches.Eventually(() => Truth.CampaignMismatches(node, set), seconds: 90);
+        var customers = await Mismatches.Eventually(() => Truth.CustomerMismatches(node, set), seconds: 30);
+        var topic = await Mismatches.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 20);
         output.WriteLine($"after recovery: handled {await node.HandledAsync()} messages");
         Assert.True(campaigns.Count == 0, "ClickHouse (live campaign API) differs from the input:\n" + string.Join('\n', campaigns.Take(20)) + "\n" + node.Process.Tail());
         Assert.True(customers.Count == 0, "profiles (lookup API) differ from the input:\n" + string.Join('\n', customers.Take(20)));

@@ -1,4 +1,5 @@
 using Siyu.Reliability.Tests.Support;
+using Siyu.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Siyu.Reliability.Tests;
@@ -63,9 +64,9 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
             sentTotal += quarter.Length;
             if (run == quarters.Count - 1)
             {
-                var campaigns = await Truth.Eventually(() => Truth.CampaignMismatches(node, set), seconds: 90);
-                var customers = await Truth.Eventually(() => Truth.CustomerMismatches(node, set), seconds: 30);
-                var topic = await Truth.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 20);
+                var campaigns = await Mismatches.Eventually(() => Truth.CampaignMismatches(node, set), seconds: 90);
+                var customers = await Mismatches.Eventually(() => Truth.CustomerMismatches(node, set), seconds: 30);
+                var topic = await Mismatches.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 20);
                 output.WriteLine($"final run: handled {await node.HandledAsync()} messages (redelivered tail included)");
                 Assert.True(campaigns.Count == 0, "ClickHouse (live campaign API) differs from the input:\n" + string.Join('\n', campaigns.Take(20)) + "\n" + node.Process.Tail());
                 Assert.True(customers.Count == 0, "profiles (lookup API) differ from the input:\n" + string.Join('\n', customers.Take(20)));

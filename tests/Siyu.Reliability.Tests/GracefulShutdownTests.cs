@@ -1,4 +1,5 @@
 using Siyu.Reliability.Tests.Support;
+using Siyu.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Siyu.Reliability.Tests;
@@ -65,8 +66,8 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output) : IDisposabl
         using (var node = new NodeProcess(env))
         {
             await node.WaitHealthyAsync();
-            var campaigns = await Truth.Eventually(() => Truth.CampaignMismatches(node, set), seconds: 60);
-            var customers = await Truth.Eventually(() => Truth.CustomerMismatches(node, set), seconds: 20);
+            var campaigns = await Mismatches.Eventually(() => Truth.CampaignMismatches(node, set), seconds: 60);
+            var customers = await Mismatches.Eventually(() => Truth.CustomerMismatches(node, set), seconds: 20);
             var second = await node.HandledAsync();
             output.WriteLine($"second node handled {second}");
             // At least the rest; more only if this node's own group membership was interrupted.

@@ -91,10 +91,10 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         {
             await kafka.SendAsync(e);
         }
-        var campaigns = await Truth.Eventually(() => Truth.CampaignMismatches(node, set), seconds: 150);
+        var campaigns = await Mismatches.Eventually(() => Truth.CampaignMismatches(node, set), seconds: 150);
         output.WriteLine($"ClickHouse exact {(DateTime.UtcNow - up).TotalSeconds:0} s after postgresql started; /health 200 again after {(await healthyAgain).TotalSeconds:0.0} s");
-        var customers = await Truth.Eventually(() => Truth.CustomerMismatches(node, set), seconds: 60);
-        var topic = await Truth.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 30);
+        var customers = await Mismatches.Eventually(() => Truth.CustomerMismatches(node, set), seconds: 60);
+        var topic = await Mismatches.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 30);
         var healthy = await HealthAsync(node);
         output.WriteLine($"after recovery: handled {await node.HandledAsync()} messages, /health {(int?)healthy}, {kafka.Uncommitted(group)} uncommitted");
 
@@ -179,9 +179,9 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         {
             await kafka.SendAsync(e);
         }
-        var campaigns = await Truth.Eventually(() => Truth.CampaignMismatches(second, set), seconds: 120);
-        var customers = await Truth.Eventually(() => Truth.CustomerMismatches(second, set), seconds: 60);
-        var topic = await Truth.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 30);
+        var campaigns = await Mismatches.Eventually(() => Truth.CampaignMismatches(second, set), seconds: 120);
+        var customers = await Mismatches.Eventually(() => Truth.CustomerMismatches(second, set), seconds: 60);
+        var topic = await Mismatches.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 30);
         output.WriteLine($"after restart: handled {await second.HandledAsync()} messages (redelivered tail included), {kafka.Uncommitted(group)} uncommitted");
         foreach (var dead in kafka.ReadAll(kafka.Topics.DeadLetter).Take(5))
         {

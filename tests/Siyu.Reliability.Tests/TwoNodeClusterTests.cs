@@ -1,4 +1,5 @@
 using Siyu.Reliability.Tests.Support;
+using Siyu.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Siyu.Reliability.Tests;
@@ -105,7 +106,7 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
             // a graceful leave and a rejoin (each sale in exactly one node's store).
             Assert.Equal(set.Campaigns, EventSet.CampaignsIn(set.Events)); // the truth of a part, checked on the whole
             var sentSoFar = EventSet.CampaignsIn(parts.Take(3).SelectMany(p => p));
-            var campaigns = await Truth.Eventually(() => Truth.CampaignMismatches([a, b], set, sentSoFar), seconds: 30);
+            var campaigns = await Mismatches.Eventually(() => Truth.CampaignMismatches([a, b], set, sentSoFar), seconds: 30);
             Assert.True(campaigns.Count == 0, "ClickHouse (live campaign API, A and B together) differs from the first three quarters:\n" + string.Join('\n', campaigns));
             output.WriteLine($"{Elapsed}s ClickHouse on A and B together: {string.Join(", ", sentSoFar.Select(c => $"{c.CampaignId} {c.Revenue} ({c.Orders} orders, {c.Refunds} refunds)"))}, as sent");
             var half = parts[3].Length / 2;
@@ -132,8 +133,8 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
             Assert.True(members is { Count: 1 }, $"A's view of the cluster after removing B: {members?.ToJsonString()}");
             await Send(kafka, parts[3][half..]);
 
-            var customers = await Truth.Eventually(() => Truth.CustomerMismatches(a, set), seconds: 60);
-            var topic = await Truth.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 20);
+            var customers = await Mismatches.Eventually(() => Truth.CustomerMismatches(a, set), seconds: 60);
+            var topic = await Mismatches.Eventually(() => Task.FromResult(Truth.TopicMismatches(kafka, set)), seconds: 20);
             output.WriteLine($"{Elapsed}s A handled {await a.HandledAsync()} messages in all; it hosts {shardsOfB!.Intersect(await ShardWatch.CustomerShards(a) ?? []).Count()} of the {shardsOfB!.Count} customer shards B had when killed");
             await watch.StopAsync();
             output.WriteLine($"{Elapsed}s shard watch: {watch.Checked} samples of one node between two of the other compared, {watch.Violations.Count} shards live on both");

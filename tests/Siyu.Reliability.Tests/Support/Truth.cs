@@ -125,17 +125,4 @@ public static class Truth
 
     private static void Check(List<string> problems, string who, string what, int expected, ulong actual) =>
         Check(problems, who, what, (ulong)expected, actual);
-
-    /// <summary>Polls until <paramref name="probe"/> finds nothing wrong or the time is up; returns the last findings.</summary>
-    public static async Task<List<string>> Eventually(Func<Task<List<string>>> probe, int seconds)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        var last = await probe();
-        while (last.Count > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(500);
-            last = await probe();
-        }
-        return last;
-    }
 }
