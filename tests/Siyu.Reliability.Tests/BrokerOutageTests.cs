@@ -35,12 +35,7 @@ public sealed class BrokerOutageTests(ITestOutputHelper output) : IDisposable
             await kafka.SendAsync(e);
             await Task.Delay(10);
         }
-        var deadline = DateTime.UtcNow.AddSeconds(45);
-        long handled;
-        while ((handled = await node.HandledAsync()) < before.Count / 2 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        var handled = await node.WaitHandledAsync(before.Count / 2);
         Assert.True(handled > 0, "the node handled nothing before the outage\n" + node.Process.Tail());
 
         kafka.Broker.SetBrokerDown();

@@ -53,7 +53,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
             {
                 var backlog = sentTotal + quarter.Length - committed;
                 var target = (long)(backlog * killAt[run]);
-                var handled = await WaitHandled(node, target);
+                var handled = await node.WaitHandledAsync(target);
                 node.Process.Kill9();
                 output.WriteLine($"run {run}: kill -9 with {handled} of {backlog} handled, {Volatile.Read(ref sentThisRun)}/{quarter.Length} of its quarter sent");
                 // On a loaded machine the target may not be reached in time; the kill still hits a
@@ -77,18 +77,6 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
             }
         }
     }
-
-    private static async Task<long> WaitHandled(NodeProcess node, long atLeast)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(45);
-        long handled;
-        while ((handled = await node.HandledAsync()) < atLeast && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-        return handled;
-    }
-
 
     public void Dispose() => _work.Dispose();
 }

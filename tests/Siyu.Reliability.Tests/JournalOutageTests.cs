@@ -43,12 +43,7 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
             await kafka.SendAsync(e);
             await Task.Delay(10);
         }
-        var deadline = DateTime.UtcNow.AddSeconds(45);
-        long handled;
-        while ((handled = await node.HandledAsync()) < before.Count / 2 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        var handled = await node.WaitHandledAsync(before.Count / 2);
         Assert.True(handled > 0, "the node handled nothing before the outage\n" + node.Process.Tail());
 
         postgres.Stop();
@@ -155,11 +150,7 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
                 await kafka.SendAsync(e);
                 await Task.Delay(10);
             }
-            var deadline = DateTime.UtcNow.AddSeconds(45);
-            while (await first.HandledAsync() < before.Count / 2 && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
+            await first.WaitHandledAsync(before.Count / 2);
             postgres.Stop();
             foreach (var e in during)
             {

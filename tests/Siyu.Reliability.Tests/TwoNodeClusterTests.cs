@@ -112,11 +112,7 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
             var half = parts[3].Length / 2;
             var handledBefore = await b.HandledAsync();
             var sending = Send(kafka, parts[3][..half], delayMs: 10);
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (await b.HandledAsync() < handledBefore + 10 && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
+            await b.WaitHandledAsync(handledBefore + 10, seconds: 20);
             var before = a.Process.Stdout.Length;
             var handledByB = await b.HandledAsync();
             shardsOfB = await ShardWatch.CustomerShards(b) ?? shardsOfB;

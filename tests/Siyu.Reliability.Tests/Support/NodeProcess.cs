@@ -76,6 +76,22 @@ public sealed class NodeProcess : IDisposable
     /// <summary>Input messages this process has finished (accepted or dead-lettered), from /metrics.</summary>
     public Task<long> HandledAsync() => MetricAsync("siyu_ingest_messages_total{");
 
+    /// <summary>
+    /// Polls until the node has handled at least <paramref name="atLeast"/> messages or the time is
+    /// up (a loaded machine may not get there: the caller decides what falls short means); returns
+    /// the count reached.
+    /// </summary>
+    public async Task<long> WaitHandledAsync(long atLeast, int seconds = 45)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        long handled;
+        while ((handled = await HandledAsync()) < atLeast && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        return handled;
+    }
+
     /// <summary>The sum of the /metrics series whose line starts with <paramref name="prefix"/>; -1 when unreachable.</summary>
     public async Task<long> MetricAsync(string prefix)
     {
