@@ -72,12 +72,14 @@ internal sealed class PostgresBackend : StoreBackend
         await transaction.CommitAsync(ct);
     }
 
-    public override StoreWriter OpenWriter() => new Writer(_source.OpenConnection(), Timeout);
+    public override StoreWriter OpenWriter() => new Writer(_source, Timeout);
 
-    public override async Task<IReadOnlyList<StoredCustomer>> LoadCustomersAsync(IReadOnlyCollection<string> ids, CancellationToken ct)
+    public override Task<IReadOnlyList<StoredCustomer>> LoadCustomersAsync(IReadOnlyCollection<string> ids, CancellationToken ct) =>
+        Read(connection => LoadCustomersAsync(connection, ids, ct), ct);
+
+    private async Task<IReadOnlyList<StoredCustomer>> LoadCustomersAsync(NpgsqlConnection connection, IReadOnlyCollection<string> ids, CancellationToken ct)
     {
         var found = new List<StoredCustomer>(ids.Count);
-        await using var connection = await _source.OpenConnectionAsync(ct);
         await using var command = new NpgsqlCommand($"SELECT {CustomerColumns} FROM siyu_customers WHERE customer_id = ANY($1)", connection) { CommandTimeout = Timeout };
         var parameter = new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
         command.Parameters.Add(parameter);
@@ -99,10 +101,12 @@ internal sealed class PostgresBackend : StoreBackend
         return found;
     }
 
-    public override async Task<IReadOnlyList<OwnerRow>> LoadOwnersAsync(IReadOnlyCollection<IdHash> keys, CancellationToken ct)
+    public override Task<IReadOnlyList<OwnerRow>> LoadOwnersAsync(IReadOnlyCollection<IdHash> keys, CancellationToken ct) =>
+        Read(connection => LoadOwnersAsync(connection, keys, ct), ct);
+
+    private async Task<IReadOnlyList<OwnerRow>> LoadOwnersAsync(NpgsqlConnection connection, IReadOnlyCollection<IdHash> keys, CancellationToken ct)
     {
         var found = new List<OwnerRow>(keys.Count);
-        await using var connection = await _source.OpenConnectionAsync(ct);
         await using var command = new NpgsqlCommand("SELECT id_hash, shard, owner FROM siyu_ids WHERE id_hash = ANY($1)", connection) { CommandTimeout = Timeout };
         var parameter = new NpgsqlParameter<byte[][]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea };
         command.Parameters.Add(parameter);
@@ -119,9 +123,11 @@ internal sealed class PostgresBackend : StoreBackend
         return found;
     }
 
-    public override async Task<IReadOnlyList<string>> DueAsync(int shard, long nowUnixMs, int limit, CancellationToken ct)
+    public override Task<IReadOnlyList<string>> DueAsync(int shard, long nowUnixMs, int limit, CancellationToken ct) =>
+        Read(connection => DueAsync(connection, shard, nowUnixMs, limit, ct), ct);
+
+    private async Task<IReadOnlyList<string>> DueAsync(NpgsqlConnection connection, int shard, long nowUnixMs, int limit, CancellationToken ct)
     {
-        await using var connection = await _source.OpenConnectionAsync(ct);
         await using var command = new NpgsqlCommand(
             "SELECT customer_id FROM siyu_customers WHERE shard = $1 AND next_wake IS NOT NULL AND next_wake <= $2 ORDER BY next_wake, customer_id LIMIT $3",
             connection) { CommandTimeout = Timeout };
@@ -138,12 +144,41 @@ internal sealed class PostgresBackend : StoreBackend
         return due;
     }
 
-    public override async Task ProbeAsync(CancellationToken ct)
+    public override Task ProbeAsync(CancellationToken ct) => Read(async connection =>
     {
-        await using var connection = await _source.OpenConnectionAsync(ct);
         await using var command = new NpgsqlCommand("SELECT 1", connection) { CommandTimeout = Timeout };
-        await command.ExecuteScalarAsync(ct);
+        return await command.ExecuteScalarAsync(ct);
+    }, ct);
+
+    /// <summary>
+    /// Runs <paramref name="read"/> on a pooled connection. A pooled connection that turns out dead
+    /// (the server restarted or failed over since it was last used) is not an error of the read:
+    /// the pool's idle connections are dropped and the read runs once more on a new one.
+    /// </summary>
+    private async Task<T> Read<T>(Func<NpgsqlConnection, Task<T>> read, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var connection = await _source.OpenConnectionAsync(ct);
+            try
+            {
+                return await read(connection);
+            }
+            catch (NpgsqlException e) when (attempt == 0 && Died(connection, e))
+            {
+                _source.Clear();
+            }
+            finally
+            {
+                await connection.DisposeAsync();
+            }
+        }
     }
+
+    /// <summary>The connection broke under the call (not a timeout, not an error the server reported on a live session).</summary>
+    internal static bool Died(NpgsqlConnection connection, NpgsqlException e) =>
+        e.InnerException is not TimeoutException
+        && (connection.FullState.HasFlag(System.Data.ConnectionState.Broken) || connection.State == System.Data.ConnectionState.Closed);
 
     public override ValueTask DisposeAsync() => _source.DisposeAsync();
 
@@ -169,10 +204,36 @@ internal sealed class PostgresBackend : StoreBackend
         }
     }
 
-    /// <summary>The writer's connection: one batch (one round trip) per transaction plus its COMMIT.</summary>
-    private sealed class Writer(NpgsqlConnection connection, int timeout) : StoreWriter
+    /// <summary>
+    /// The writer's connection: one batch (one round trip) per transaction plus its COMMIT. When
+    /// the connection kept from an earlier transaction turns out dead (the server restarted since),
+    /// the transaction runs once more on a new connection instead of failing its writes. Even if the
+    /// dead connection's COMMIT had gone through, running it again is harmless: it writes the same
+    /// final rows (upserts, tombstones and deletes are idempotent).
+    /// </summary>
+    private sealed class Writer(NpgsqlDataSource source, int timeout) : StoreWriter
     {
+        private NpgsqlConnection? _connection;
+
         public override void Commit(WriteBatch batch, long nowUnixMs)
+        {
+            var reused = _connection is not null;
+            _connection ??= source.OpenConnection();
+            try
+            {
+                Write(_connection, batch, nowUnixMs);
+            }
+            catch (NpgsqlException e) when (reused && Died(_connection, e))
+            {
+                _connection.Dispose();
+                _connection = null;
+                source.Clear(); // the readers' idle connections died with it
+                _connection = source.OpenConnection();
+                Write(_connection, batch, nowUnixMs);
+            }
+        }
+
+        private void Write(NpgsqlConnection connection, WriteBatch batch, long nowUnixMs)
         {
             using var transaction = connection.BeginTransaction();
             using var sql = new NpgsqlBatch(connection, transaction) { Timeout = timeout };
@@ -232,6 +293,6 @@ internal sealed class PostgresBackend : StoreBackend
 
         private static NpgsqlParameter<T> Array<T>(T value, NpgsqlDbType element) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Array | element };
 
-        public override void Dispose() => connection.Dispose();
+        public override void Dispose() => _connection?.Dispose();
     }
 }

@@ -146,6 +146,7 @@ internal sealed class SqliteBackend : StoreBackend
         private readonly SqliteParameter[] _ownerKeys;
         private readonly SqliteCommand _due;
         private readonly SqliteCommand _probe;
+        private readonly byte[] _key = new byte[IdHash.Size];
 
         public Reader(SqliteConnection connection, int chunk)
         {
@@ -244,17 +245,15 @@ internal sealed class SqliteBackend : StoreBackend
             {
                 last.CopyTo((byte[])_ownerKeys[i].Value!, 0);
             }
-            Span<byte> key = stackalloc byte[IdHash.Size];
             using var reader = _owners.ExecuteReader();
             while (reader.Read())
             {
                 var length = reader.GetBytes(0, 0, null, 0, 0);
-                if (length != IdHash.Size)
+                if (length != IdHash.Size || reader.GetBytes(0, 0, _key, 0, IdHash.Size) != IdHash.Size)
                 {
                     throw new InvalidDataException($"siyu_ids holds an id_hash of {length} bytes, not {IdHash.Size}");
                 }
-                reader.GetStream(0).ReadExactly(key);
-                found.Add(new OwnerRow(IdHash.FromBytes(key), reader.GetInt32(1), reader.GetString(2)));
+                found.Add(new OwnerRow(IdHash.FromBytes(_key), reader.GetInt32(1), reader.GetString(2)));
             }
         }
 

@@ -460,4 +460,22 @@ public sealed class PostgresCustomerStoreSpecs(PostgresCustomerStoreSpecs.Server
         Assert.Equal(["pg1"], await store.DueAsync(1, T0, 10));
         Assert.Equal(1, Log.Count(LogLevel.Warning));
     }
+
+    [Fact]
+    public async Task After_a_server_restart_the_first_write_and_read_succeed_on_new_connections()
+    {
+        var db = await DatabaseAsync();
+        var store = await OpenAsync(db);
+        await store.CommitAsync(Write(Row("r1")));
+        Assert.Single(await store.LoadCustomersAsync(["r1"])); // the writer's and a reader's connection are now open and idle
+
+        server.Postgres.Stop();
+        server.Postgres.Start();
+
+        await store.CommitAsync(Write(Row("r2")));
+        Assert.Equal(2, (await store.LoadCustomersAsync(["r1", "r2"])).Count);
+        Assert.Empty(await store.LoadOwnersAsync([IdHash.Of("member_id", "none")]));
+        await store.ProbeAsync();
+        Assert.Equal(0, store.Status.FailedTransactions);
+    }
 }
