@@ -1,5 +1,8 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.Text;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Siyu.Actors.Storage;
 
@@ -283,112 +286,145 @@ internal sealed class SqliteBackend : StoreBackend
         }
     }
 
-    /// <summary>The writer's connection: BEGIN IMMEDIATE (the write lock up front), one prepared statement per kind of row.</summary>
+    /// <summary>
+    /// The writer's connection: BEGIN IMMEDIATE (the write lock up front), then one prepared
+    /// statement per kind of row, bound and stepped per row through SQLitePCL (the layer under
+    /// Microsoft.Data.Sqlite): its SqliteCommand allocates a data reader and boxes every value on
+    /// each execution, about 800 bytes a row, which a flush of thousands of rows does not need.
+    /// </summary>
     private sealed class Writer : StoreWriter
     {
         private readonly SqliteConnection _connection;
-        private readonly SqliteCommand _upsert;
-        private readonly SqliteCommand _tombstone;
-        private readonly SqliteCommand _owner;
-        private readonly SqliteCommand _release;
-        private readonly byte[] _key = new byte[IdHash.Size];
+        private readonly RawStatement _upsert;
+        private readonly RawStatement _tombstone;
+        private readonly RawStatement _owner;
+        private readonly RawStatement _release;
 
         public Writer(SqliteConnection connection)
         {
             _connection = connection;
-            _upsert = Command($"""
-                INSERT INTO siyu_customers ({CustomerColumns}, updated_at) VALUES ($id, $shard, $version, $state, $wake, $now)
-                ON CONFLICT (customer_id) DO UPDATE SET shard = excluded.shard, version = excluded.version, state = excluded.state,
-                  next_wake = excluded.next_wake, updated_at = excluded.updated_at
-                """, ("$id", SqliteType.Text), ("$shard", SqliteType.Integer), ("$version", SqliteType.Integer),
-                ("$state", SqliteType.Blob), ("$wake", SqliteType.Integer), ("$now", SqliteType.Integer));
-            _tombstone = Command($"""
-                INSERT INTO siyu_customers ({CustomerColumns}, updated_at) VALUES ($id, $shard, 0, NULL, NULL, $now)
-                ON CONFLICT (customer_id) DO UPDATE SET shard = excluded.shard, state = NULL, next_wake = NULL, updated_at = excluded.updated_at
-                """, ("$id", SqliteType.Text), ("$shard", SqliteType.Integer), ("$now", SqliteType.Integer));
-            _owner = Command("""
-                INSERT INTO siyu_ids (id_hash, shard, owner) VALUES ($key, $shard, $owner)
-                ON CONFLICT (id_hash) DO UPDATE SET shard = excluded.shard, owner = excluded.owner
-                """, ("$key", SqliteType.Blob), ("$shard", SqliteType.Integer), ("$owner", SqliteType.Text));
-            _release = Command("DELETE FROM siyu_ids WHERE id_hash = $key", ("$key", SqliteType.Blob));
-            _owner.Parameters[0].Value = _key;
-            _release.Parameters[0].Value = _key;
-        }
-
-        private SqliteCommand Command(string sql, params (string Name, SqliteType Type)[] parameters)
-        {
-            var command = _connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (var (name, type) in parameters)
+            try
             {
-                Parameter(command, name, type);
+                _upsert = new(connection, $"""
+                    INSERT INTO siyu_customers ({CustomerColumns}, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    ON CONFLICT (customer_id) DO UPDATE SET shard = excluded.shard, version = excluded.version, state = excluded.state,
+                      next_wake = excluded.next_wake, updated_at = excluded.updated_at
+                    """);
+                _tombstone = new(connection, $"""
+                    INSERT INTO siyu_customers ({CustomerColumns}, updated_at) VALUES (?1, ?2, 0, NULL, NULL, ?3)
+                    ON CONFLICT (customer_id) DO UPDATE SET shard = excluded.shard, state = NULL, next_wake = NULL, updated_at = excluded.updated_at
+                    """);
+                _owner = new(connection, """
+                    INSERT INTO siyu_ids (id_hash, shard, owner) VALUES (?1, ?2, ?3)
+                    ON CONFLICT (id_hash) DO UPDATE SET shard = excluded.shard, owner = excluded.owner
+                    """);
+                _release = new(connection, "DELETE FROM siyu_ids WHERE id_hash = ?1");
             }
-            command.Prepare();
-            return command;
+            catch
+            {
+                Dispose();
+                throw;
+            }
         }
 
         public override void Commit(WriteBatch batch, long nowUnixMs)
         {
             using var transaction = _connection.BeginTransaction();
-            object now = nowUnixMs;
-            if (batch.Upserts.Count > 0)
+            Span<byte> key = stackalloc byte[IdHash.Size];
+            foreach (var row in batch.Upserts)
             {
-                var p = _upsert.Parameters;
-                _upsert.Transaction = transaction;
-                p[5].Value = now;
-                foreach (var row in batch.Upserts)
-                {
-                    p[0].Value = row.CustomerId;
-                    p[1].Value = row.Shard;
-                    p[2].Value = row.Version;
-                    p[3].Value = row.State;
-                    p[4].Value = row.NextWake is { } wake ? wake.ToUnixTimeMilliseconds() : DBNull.Value;
-                    _upsert.ExecuteNonQuery();
-                }
+                _upsert.Text(1, row.CustomerId);
+                _upsert.Int64(2, row.Shard);
+                _upsert.Int64(3, row.Version);
+                _upsert.Blob(4, row.State);
+                _upsert.Int64OrNull(5, row.NextWake?.ToUnixTimeMilliseconds());
+                _upsert.Int64(6, nowUnixMs);
+                _upsert.Run();
             }
-            if (batch.Tombstones.Count > 0)
+            foreach (var (id, shard) in batch.Tombstones)
             {
-                var p = _tombstone.Parameters;
-                _tombstone.Transaction = transaction;
-                p[2].Value = now;
-                foreach (var (id, shard) in batch.Tombstones)
-                {
-                    p[0].Value = id;
-                    p[1].Value = shard;
-                    _tombstone.ExecuteNonQuery();
-                }
+                _tombstone.Text(1, id);
+                _tombstone.Int64(2, shard);
+                _tombstone.Int64(3, nowUnixMs);
+                _tombstone.Run();
             }
-            if (batch.Owners.Count > 0)
+            foreach (var row in batch.Owners)
             {
-                var p = _owner.Parameters;
-                _owner.Transaction = transaction;
-                foreach (var row in batch.Owners)
-                {
-                    row.Key.WriteTo(_key);
-                    p[1].Value = row.Shard;
-                    p[2].Value = row.Owner;
-                    _owner.ExecuteNonQuery();
-                }
+                row.Key.WriteTo(key);
+                _owner.Blob(1, key);
+                _owner.Int64(2, row.Shard);
+                _owner.Text(3, row.Owner);
+                _owner.Run();
             }
-            if (batch.Releases.Count > 0)
+            foreach (var released in batch.Releases)
             {
-                _release.Transaction = transaction;
-                foreach (var key in batch.Releases)
-                {
-                    key.WriteTo(_key);
-                    _release.ExecuteNonQuery();
-                }
+                released.WriteTo(key);
+                _release.Blob(1, key);
+                _release.Run();
             }
             transaction.Commit();
         }
 
         public override void Dispose()
         {
-            _upsert.Dispose();
-            _tombstone.Dispose();
-            _owner.Dispose();
-            _release.Dispose();
+            _upsert?.Dispose();
+            _tombstone?.Dispose();
+            _owner?.Dispose();
+            _release?.Dispose();
             _connection.Dispose();
         }
+    }
+
+    /// <summary>A statement prepared once on a connection; every bind copies its value (SQLITE_TRANSIENT).</summary>
+    private sealed class RawStatement : IDisposable
+    {
+        private readonly sqlite3 _db;
+        private readonly sqlite3_stmt _statement;
+
+        public RawStatement(SqliteConnection connection, string sql)
+        {
+            _db = connection.Handle!;
+            SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(_db, sql, out _statement), _db);
+        }
+
+        public void Int64(int index, long value) => Check(raw.sqlite3_bind_int64(_statement, index, value));
+
+        public void Int64OrNull(int index, long? value) => Check(value is { } v ? raw.sqlite3_bind_int64(_statement, index, v) : raw.sqlite3_bind_null(_statement, index));
+
+        public void Blob(int index, ReadOnlySpan<byte> value) => Check(raw.sqlite3_bind_blob(_statement, index, value));
+
+        public void Text(int index, string value)
+        {
+            var length = Encoding.UTF8.GetByteCount(value);
+            byte[]? rented = null;
+            var utf8 = length <= 256 ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
+            try
+            {
+                Encoding.UTF8.GetBytes(value, utf8);
+                Check(raw.sqlite3_bind_text(_statement, index, utf8));
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+            }
+        }
+
+        /// <summary>Executes the bound statement and makes it ready for the next row.</summary>
+        public void Run()
+        {
+            var rc = raw.sqlite3_step(_statement);
+            raw.sqlite3_reset(_statement); // after a failed step, reset returns the same error: the step's rc is the one reported
+            if (rc != raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc == raw.SQLITE_ROW ? raw.SQLITE_MISUSE : rc, _db);
+            }
+        }
+
+        private void Check(int rc) => SqliteException.ThrowExceptionForRC(rc, _db);
+
+        public void Dispose() => _statement.Dispose();
     }
 }
