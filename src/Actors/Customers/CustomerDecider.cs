@@ -228,7 +228,7 @@ public static class CustomerDecider
             // page_view, bind_phone, app_open, login, message: only their ids matter.
         }
 
-        if (changes.Count == 0 && (state.IsNew || occurred < state.CreatedAt))
+        if (changes.Count == 0 && IsEarliest(state, occurred))
         {
             changes.Add(new EventSeen());
         }
@@ -270,11 +270,18 @@ public static class CustomerDecider
     private static CustomerState Remember(CustomerState state, ObservedEvent evt, CustomerRules rules)
     {
         var occurred = evt.OccurredAt.ToUniversalTime();
-        var s = state.IsNew || occurred < state.CreatedAt ? state with { CreatedAt = occurred } : state;
+        var s = IsEarliest(state, occurred) ? state with { CreatedAt = occurred } : state;
         return evt.EventKey is { } key
             ? s with { Seen = SeenWindow.Add(s.Seen, new SeenEvent(key, occurred.UtcDateTime), rules) }
             : s;
     }
+
+    /// <summary>
+    /// Whether <paramref name="occurred"/> becomes created_at. Unset is not only a new state: a
+    /// customer merged away before it observed anything hands over a state with none (issue #15).
+    /// </summary>
+    private static bool IsEarliest(CustomerState state, DateTimeOffset occurred) =>
+        state.CreatedAt == default || occurred < state.CreatedAt;
 
     private static CustomerState ApplyObserved(CustomerState s, ObservedEvent evt, CustomerRules rules)
     {

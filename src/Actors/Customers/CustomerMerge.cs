@@ -6,7 +6,7 @@ namespace Siyu.Actors.Customers;
 /// - ids: union, under the same guard rails (the survivor's ids keep their place, the absorbed
 ///   one's extra ids beyond a limit are refused);
 /// - merged_from: the absorbed id plus everything it had absorbed;
-/// - created_at: the earlier one; groups, contacts, tags, birthday: last-writer-wins per key;
+/// - created_at: the earlier one of those set (a customer that observed nothing has none); groups, contacts, tags, birthday: last-writer-wins per key;
 /// - stats: the sum, minus any order both had recorded (same order_id): it is counted once, and
 ///   refunds of it that only the absorbed side had seen are moved onto the survivor's copy;
 /// - retained orders (each keeps the attribution decided when it was processed), recent touches
@@ -46,7 +46,7 @@ public static class CustomerMerge
 
         var merged = a with
         {
-            CreatedAt = a.IsNew || b.CreatedAt < a.CreatedAt ? b.CreatedAt : a.CreatedAt,
+            CreatedAt = Earliest(a.CreatedAt, b.CreatedAt),
             Ids = IdentityRules.Union(a.Ids, IdentityRules.Filter(b.Ids, a.Ids, rules).New),
             MergedFrom = mergedFrom,
             Groups = Lww.Merge(a.Groups, b.Groups, rules.MaxTombstones),
@@ -93,6 +93,11 @@ public static class CustomerMerge
         }
         return (stats, orders);
     }
+
+    // Unset (default) is no time at all: a customer handed over before it observed anything
+    // (its version bumped by the hand-over alone) must not give the survivor year 1.
+    private static DateTimeOffset Earliest(DateTimeOffset x, DateTimeOffset y) =>
+        x == default ? y : y == default || x <= y ? x : y;
 
     private static DateTimeOffset? Later(DateTimeOffset? x, DateTimeOffset? y) =>
         x is { } a && (y is not { } b || a > b) ? a : y;

@@ -27,6 +27,41 @@ public class MergeTests
     }
 
     [Fact]
+    public void Created_at_after_a_merge_is_the_earliest_of_the_customers_that_saw_an_event()
+    {
+        // The resolver's common case: an event brings a new member_id (claimed for a fresh
+        // customer that never observes anything) beside a phone an older customer already has.
+        // The fresh one is handed over with no history; its unset created_at must not win.
+        var survivor = new Customer("C-1").ObserveAll(Ev.PageView(T0.AddHours(2)));
+        var fresh = new Customer("C-2");
+        fresh.Send(new BeginHandOver("C-1", fresh.Clock));
+        survivor.Send(new Absorb(fresh.State, survivor.Clock));
+        Assert.Equal(T0.AddHours(2), survivor.State.CreatedAt);
+
+        // Then the event itself, and a later merge with a customer seen earlier: the earliest wins.
+        survivor.Observe(Ev.Order("O1", 10m, T0.AddHours(3)));
+        var earlier = new Customer("C-3").ObserveAll(Ev.PageView(T0, new CustomerIds { OpenId = "o1" }));
+        earlier.Send(new BeginHandOver("C-1", earlier.Clock));
+        survivor.Send(new Absorb(earlier.State, survivor.Clock));
+        Assert.Equal(T0, survivor.State.CreatedAt);
+        Assert.Equal(T0, survivor.Profile().CreatedAt);
+
+        // A survivor that had not observed anything yet either takes the absorbed one's.
+        var empty = new Customer("C-0");
+        empty.Send(new Absorb(fresh.State, empty.Clock));
+        empty.Send(new Absorb(earlier.State, empty.Clock));
+        Assert.Equal(T0, empty.State.CreatedAt);
+        empty.Observe(Ev.PageView(T0.AddDays(1)));
+        Assert.Equal(T0, empty.State.CreatedAt);
+
+        // Two customers with no history: the first event sets it.
+        var bare = new Customer("C-4");
+        bare.Send(new Absorb(fresh.State with { CustomerId = "C-5" }, bare.Clock));
+        bare.Observe(Ev.PageView(T0.AddHours(5)));
+        Assert.Equal(T0.AddHours(5), bare.State.CreatedAt);
+    }
+
+    [Fact]
     public void The_older_customer_survives_then_the_smaller_id()
     {
         var older = new Customer("C-9").ObserveAll(Ev.PageView(T0)).State;
