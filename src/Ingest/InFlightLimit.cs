@@ -58,6 +58,20 @@ public sealed class InFlightLimit
         }
     }
 
+    /// <summary>Takes a slot if one is free now, without waiting.</summary>
+    public bool TryWait()
+    {
+        lock (_gate)
+        {
+            if (_inFlight >= _limit)
+            {
+                return false;
+            }
+            _inFlight++;
+            return true;
+        }
+    }
+
     /// <summary>The handler failed and will be retried: the node is overloaded or unwell.</summary>
     public void Failed()
     {

@@ -28,6 +28,7 @@ public sealed class IngestPipeline
     private readonly InFlightLimit _slots;
     private readonly ResiliencePipeline _retry;
     private IConsumer<byte[]?, byte[]?>? _consumer;
+    private DeadLetterPublisher? _deadLetters;
 
     public IngestPipeline(IngestOptions options, IEventHandler handler, EventParser parser, PhoneHasher phones, ILogger<IngestPipeline> log)
     {
@@ -51,14 +52,19 @@ public sealed class IngestPipeline
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not (OperationCanceledException or EventRejectedException)),
                 OnRetry = args =>
                 {
-                    IngestMetrics.Retries.Inc();
-                    _slots.Failed();
-                    IngestMetrics.InFlightLimit.Set(_slots.Limit);
-                    LogRetry(args.Outcome.Exception!, args.RetryDelay, args.AttemptNumber + 1);
+                    OnRetry(args.Outcome.Exception!, args.RetryDelay, args.AttemptNumber + 1);
                     return default;
                 },
             })
             .Build();
+    }
+
+    private void OnRetry(Exception error, TimeSpan delay, int attempt)
+    {
+        IngestMetrics.Retries.Inc();
+        _slots.Failed();
+        IngestMetrics.InFlightLimit.Set(_slots.Limit);
+        LogRetry(error, delay, attempt);
     }
 
     private long _lastRetryWarningMs; // Environment.TickCount64 of the last warning, 0: none yet
@@ -94,11 +100,13 @@ public sealed class IngestPipeline
     {
         Librdkafka.EnsureLoaded();
         var deadLetters = new DeadLetterPublisher(producer, _options.Topics.DeadLetter);
+        _deadLetters = deadLetters;
         using var consumer = BuildConsumer();
         // Events already handed over finish during the drain: cancelling them with the stopping
         // token left them in flight until the drain timed out, uncommitted (found by the SIGTERM
         // test in tests/Siyu.Reliability.Tests). They are given up only when the drain times out.
         using var abandon = new CancellationTokenSource();
+        var batch = new List<ConsumeResult<byte[]?, byte[]?>>(MaxBatch);
         _consumer = consumer;
         consumer.Subscribe(_options.Topics.Inputs);
         _log.LogInformation("Ingest consuming {Topics} as group {Group} from {Bootstrap}",
@@ -133,9 +141,34 @@ public sealed class IngestPipeline
                 {
                     break; // not started, not committed: redelivered after restart
                 }
-                _tracker.Begin(cr.TopicPartition, cr.Offset.Value);
-                IngestMetrics.InFlight.Inc();
-                _ = ProcessAsync(cr, deadLetters, abandon.Token);
+                batch.Add(cr);
+                // A poll batch: whatever the client has already fetched, without waiting for more.
+                while (batch.Count < MaxBatch && _slots.TryWait())
+                {
+                    ConsumeResult<byte[]?, byte[]?>? more;
+                    try
+                    {
+                        more = consumer.Consume(TimeSpan.Zero);
+                    }
+                    catch (ConsumeException ex)
+                    {
+                        _slots.Release(false);
+                        _log.LogError(ex, "Consume failed: {Reason}", ex.Error.Reason);
+                        break;
+                    }
+                    if (more is null || more.IsPartitionEOF)
+                    {
+                        _slots.Release(false);
+                        if (more is null)
+                        {
+                            break;
+                        }
+                        continue;
+                    }
+                    batch.Add(more);
+                }
+                Dispatch(consumer, batch, deadLetters, abandon.Token);
+                batch.Clear();
             }
         }
         finally
@@ -159,48 +192,91 @@ public sealed class IngestPipeline
         }
     }
 
+    /// <summary>Messages taken from the client at once and handed to the handler as one batch.</summary>
+    public const int MaxBatch = 2_000;
+
     // Parsing and the handler's dispatch run synchronously on the consume thread, in offset order;
     // only the wait for durability is asynchronous.
-    private async Task ProcessAsync(ConsumeResult<byte[]?, byte[]?> cr, DeadLetterPublisher deadLetters, CancellationToken ct)
+    private void Dispatch(IConsumer<byte[]?, byte[]?> consumer, List<ConsumeResult<byte[]?, byte[]?>> batch, DeadLetterPublisher deadLetters, CancellationToken ct)
+    {
+        List<IngestedEvent>? valid = null;
+        List<ConsumeResult<byte[]?, byte[]?>>? validResults = null;
+        foreach (var cr in batch)
+        {
+            _tracker.Begin(cr.TopicPartition, cr.Offset.Value);
+            IngestMetrics.InFlight.Inc();
+            if (!_options.Topics.TryGetChannel(cr.Topic, out var channel))
+            {
+                _ = Settle(cr, DeadLetter(deadLetters, cr, RejectReason.UnknownTopic, $"{cr.Topic} is not an input topic", ct), null, ct);
+                continue;
+            }
+            var result = _parser.Parse(cr.Message.Value, channel);
+            if (!result.IsValid)
+            {
+                _ = Settle(cr, DeadLetter(deadLetters, cr, result.Reason, result.Error, ct), null, ct);
+                continue;
+            }
+            var evt = result.Event;
+            if (evt.Ids.Phone is { } phone)
+            {
+                evt = evt with { Ids = evt.Ids with { Phone = _phones.Hash(phone) } };
+            }
+            (valid ??= []).Add(new IngestedEvent(evt, new SourcePosition(cr.Topic, cr.Partition.Value, cr.Offset.Value))
+            {
+                EarlierEventsDone = () => _tracker.EarlierCompleted(cr.TopicPartition, cr.Offset.Value),
+                MaybeSeen = MaybeSeen(consumer, cr),
+            });
+            (validResults ??= []).Add(cr);
+        }
+        if (valid is null)
+        {
+            return;
+        }
+        var handled = _handler.Handle(valid, ct);
+        for (var i = 0; i < valid.Count; i++)
+        {
+            _ = Settle(validResults![i], handled[i], valid[i], ct);
+        }
+    }
+
+    private async Task DeadLetter(DeadLetterPublisher deadLetters, ConsumeResult<byte[]?, byte[]?> cr, string reason, string error, CancellationToken ct)
+    {
+        await _retry.ExecuteAsync(async t => await deadLetters.PublishAsync(cr, reason, error, t), ct);
+        Count(cr.Topic, reason);
+    }
+
+    /// <summary>Waits for one message's outcome (retrying a failed event alone), then releases its slot and stores its offset.</summary>
+    private async Task Settle(ConsumeResult<byte[]?, byte[]?> cr, Task first, IngestedEvent? ingested, CancellationToken ct)
     {
         var completed = false;
         try
         {
-            if (!_options.Topics.TryGetChannel(cr.Topic, out var channel))
+            if (ingested is null)
             {
-                await _retry.ExecuteAsync(async t => await deadLetters.PublishAsync(cr, RejectReason.UnknownTopic,
-                    $"{cr.Topic} is not an input topic", t), ct);
-                Count(cr.Topic, RejectReason.UnknownTopic);
+                await first;
             }
             else
             {
-                var result = _parser.Parse(cr.Message.Value, channel);
-                if (result.IsValid)
+                try
                 {
-                    var evt = result.Event;
-                    if (evt.Ids.Phone is { } phone)
-                    {
-                        evt = evt with { Ids = evt.Ids with { Phone = _phones.Hash(phone) } };
-                    }
-                    var ingested = new IngestedEvent(evt, new SourcePosition(cr.Topic, cr.Partition.Value, cr.Offset.Value))
-                    {
-                        EarlierEventsDone = () => _tracker.EarlierCompleted(cr.TopicPartition, cr.Offset.Value),
-                    };
                     try
                     {
-                        await _retry.ExecuteAsync(t => _handler.HandleAsync(ingested, t), ct);
-                        IngestMetrics.Messages.WithLabels(cr.Topic, "accepted").Inc();
+                        await first;
                     }
-                    catch (EventRejectedException rejected)
+                    catch (Exception e) when (e is not (OperationCanceledException or EventRejectedException))
                     {
-                        await _retry.ExecuteAsync(async t => await deadLetters.PublishAsync(cr, rejected.Reason, rejected.Message, t), ct);
-                        Count(cr.Topic, rejected.Reason);
+                        // A downstream hiccup: never dropped, retried alone until it lands or we shut down
+                        // (then it is not committed and is redelivered on restart). It may have been
+                        // applied already, so its effects are checked for on the way.
+                        OnRetry(e, TimeSpan.Zero, 0);
+                        var again = ingested with { MaybeSeen = true };
+                        await _retry.ExecuteAsync(async t => await _handler.HandleAsync(again, t), ct);
                     }
+                    IngestMetrics.Messages.WithLabels(cr.Topic, "accepted").Inc();
                 }
-                else
+                catch (EventRejectedException rejected)
                 {
-                    await _retry.ExecuteAsync(async t => await deadLetters.PublishAsync(cr, result.Reason, result.Error, t), ct);
-                    Count(cr.Topic, result.Reason);
+                    await DeadLetter(_deadLetters!, cr, rejected.Reason, rejected.Message, ct);
                 }
             }
             completed = true;
@@ -233,6 +309,23 @@ public sealed class IngestPipeline
                 }
             }
         }
+    }
+
+    // The end of each partition when this consumer first read from it after being assigned it:
+    // messages before it may have been handled by the previous owner (or this process before a
+    // crash), messages after it cannot.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<TopicPartition, long> _seenBelow = new();
+
+    private bool MaybeSeen(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> cr)
+    {
+        if (!_seenBelow.TryGetValue(cr.TopicPartition, out var boundary))
+        {
+            // Cached from the fetch that brought this message: at least the end at assignment.
+            var high = consumer.GetWatermarkOffsets(cr.TopicPartition).High;
+            boundary = high.IsSpecial ? long.MaxValue : high.Value;
+            _seenBelow[cr.TopicPartition] = boundary;
+        }
+        return cr.Offset.Value < boundary;
     }
 
     private static void Count(string topic, string reason)
@@ -288,6 +381,7 @@ public sealed class IngestPipeline
                 foreach (var p in parts)
                 {
                     _tracker.Forget(p.TopicPartition);
+                    _seenBelow.TryRemove(p.TopicPartition, out long _);
                 }
             })
             .Build();
@@ -316,6 +410,7 @@ public sealed class IngestPipeline
         foreach (var tp in revoked)
         {
             _tracker.Forget(tp);
+            _seenBelow.TryRemove(tp, out _);
         }
         _log.LogInformation("Revoked {Count} partitions: {Partitions}", revoked.Count, Describe(revoked));
     }

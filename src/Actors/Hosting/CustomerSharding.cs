@@ -1,5 +1,6 @@
-using Akka.Cluster.Hosting;
+using System.Globalization;
 using Akka.Actor;
+using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Siyu.Actors.Customers;
@@ -14,65 +15,95 @@ public sealed class CustomerRegion;
 /// <summary>Registry key of the identity index shard region.</summary>
 public sealed class IdentityRegion;
 
-public sealed class CustomerMessageExtractor(int maxShards) : HashCodeMessageExtractor(maxShards)
+/// <summary>
+/// One entity per shard: the entity id is the shard number, so an Akka shard holds exactly one
+/// <see cref="CustomerShard"/> (or <see cref="IdentityShard"/>) and a batch for a shard is one message.
+/// </summary>
+public abstract class ShardPerEntityExtractor : IMessageExtractor
 {
-    public override string? EntityId(object message) => message switch
-    {
-        ICustomerMessage m => m.CustomerId,
-        _ => null, // StartEntity is handled by the base class
-    };
+    protected abstract int? ShardOf(object message);
+
+    public string? EntityId(object message) =>
+        ShardOf(message) is { } shard ? shard.ToString(CultureInfo.InvariantCulture) : null;
+
+    public object? EntityMessage(object message) => message;
+
+    public string? ShardId(object message) => EntityId(message);
+
+    public string ShardId(string entityId, object? messageHint = null) => entityId;
 }
 
-public sealed class IdentityMessageExtractor(int maxShards) : HashCodeMessageExtractor(maxShards)
+public sealed class CustomerMessageExtractor(int maxShards) : ShardPerEntityExtractor
 {
-    public override string? EntityId(object message) => message switch
+    protected override int? ShardOf(object message) => message switch
     {
-        IIdentityMessage m => m.Key,
+        ICustomerShardMessage m => m.Shard,
+        ICustomerMessage m => CustomerShards.Of(m.CustomerId, maxShards),
         _ => null,
     };
 }
 
-public sealed record ShardingOptions
+public sealed class IdentityMessageExtractor : ShardPerEntityExtractor
 {
-    /// <summary>Fixed for the life of a cluster: about ten times the most nodes it will ever have.</summary>
-    public int MaxShards { get; init; } = 100;
-
-    /// <summary>Idle customers leave memory after this, so memory follows the active set, not the member base.</summary>
-    public TimeSpan PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
+    protected override int? ShardOf(object message) => message is IIdentityShardMessage m ? m.Shard : null;
 }
 
 public static class CustomerSharding
 {
-    /// <summary>One entity per customer and one per identifier value, sharded across the cluster.</summary>
-    public static AkkaConfigurationBuilder WithCustomerSharding(this AkkaConfigurationBuilder builder,
-        CustomerEntityOptions entity, ShardingOptions sharding)
+    /// <summary>
+    /// The customer shards (a light actor per resident customer inside each) and the identity
+    /// index shards, sharded across the cluster, and on every node a keeper that starts each
+    /// customer shard now and then, so its due wakes are scanned after a restart or a rebalance.
+    /// <paramref name="entity"/> must carry the node's <see cref="CustomerEntityOptions.Committer"/>.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithCustomerSharding(this AkkaConfigurationBuilder builder, CustomerEntityOptions entity)
     {
+        var committer = entity.RequireCommitter();
         builder.WithShardRegion<IdentityRegion>("identity",
-            (_, _, _) => key => IdentityEntity.PropsFor(key),
-            new IdentityMessageExtractor(sharding.MaxShards),
+            (_, _, _) => id => IdentityShard.PropsFor(int.Parse(id, CultureInfo.InvariantCulture), committer, entity.ResidentIndex),
+            new IdentityMessageExtractor(),
             new ShardOptions
             {
                 StateStoreMode = StateStoreMode.DData,
                 RememberEntities = false,
-                PassivateIdleEntityAfter = sharding.PassivateIdleAfter,
+                PassivateIdleEntityAfter = null,
+                HandOffStopMessage = StopIdentityShard.Instance,
             });
         builder.WithShardRegion<CustomerRegion>("customer",
-            (_, registry, _) => id => CustomerActor.PropsFor(id,
-                entity with
-                {
-                    IdentityRegion = registry.Get<IdentityRegion>(),
-                    Wakes = registry.TryGet<Siyu.Actors.Operations.WakeRegion>(out var wakes) ? wakes : ActorRefs.Nobody,
-                },
-                registry.Get<CustomerRegion>()),
-            new CustomerMessageExtractor(sharding.MaxShards),
+            (_, registry, _) => id => CustomerShard.PropsFor(int.Parse(id, CultureInfo.InvariantCulture), entity,
+                new CustomerRegions(registry.Get<CustomerRegion>(), registry.Get<IdentityRegion>())),
+            new CustomerMessageExtractor(entity.MaxShards),
             new ShardOptions
             {
                 StateStoreMode = StateStoreMode.DData,
                 RememberEntities = false,
-                PassivateIdleEntityAfter = sharding.PassivateIdleAfter,
-                // Passivation and rebalancing stop a customer only after its last save.
-                HandOffStopMessage = StopCustomer.Instance,
+                // Customer shards are never passivated as a whole; their customers are, one by one.
+                PassivateIdleEntityAfter = null,
+                // Rebalancing and shutdown stop a shard only after its customers' last saves.
+                HandOffStopMessage = StopCustomerShard.Instance,
             });
+        builder.WithActors((system, registry) =>
+            system.ActorOf(Props.Create(() => new ShardKeeper(registry.Get<CustomerRegion>(), entity.MaxShards)), "shard-keeper"));
         return builder;
+    }
+
+    /// <summary>Pokes one customer shard every 50 ms in turn (100 shards: each every 5 s).</summary>
+    private sealed class ShardKeeper : ReceiveActor, IWithTimers
+    {
+        public ITimerScheduler Timers { get; set; } = null!;
+
+        public ShardKeeper(IActorRef customers, int shards)
+        {
+            var next = 0;
+            Receive<string>(_ =>
+            {
+                customers.Tell(new PokeCustomerShard(next));
+                next = (next + 1) % shards;
+            });
+        }
+
+        protected override void PreStart() =>
+            // Not at once: the node's start (the first customers) comes first.
+            Timers.StartPeriodicTimer("poke", "poke", TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(50));
     }
 }

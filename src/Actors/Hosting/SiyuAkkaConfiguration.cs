@@ -1,17 +1,23 @@
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
-using Akka.Persistence.Sql;
-using Akka.Persistence.Sql.Config;
 using Akka.Remote.Hosting;
-using LinqToDB;
 
 namespace Siyu.Actors.Hosting;
 
-/// <summary>Where the actor system keeps its journal and snapshots.</summary>
+/// <summary>The database customers' states and the identity index are kept in (`Journal:*` settings).</summary>
 public sealed record JournalOptions(string Provider, string ConnectionString)
 {
     public static JournalOptions Sqlite(string path) => new("sqlite", $"Data Source={path}");
+
+    public Storage.StoreOptions ToStoreOptions()
+    {
+        if (Provider == "sqlite")
+        {
+            SiyuAkkaConfiguration.EnsureSqliteDirectory(ConnectionString);
+        }
+        return new Storage.StoreOptions(Provider, ConnectionString);
+    }
 }
 
 /// <summary>How this node joins the cluster. No seeds: a single node that joins itself (dev, tests).</summary>
@@ -67,73 +73,8 @@ public static class SiyuAkkaConfiguration
         return builder;
     }
 
-    /// <summary>
-    /// Akka.Persistence.Sql on SQLite (embedded) or PostgreSQL. SQLite gets WAL and
-    /// synchronous=NORMAL on every connection: measured here, that alone takes a journal write
-    /// from ~300/s to ~2,100/s, and WAL stays crash-safe (a power cut may lose the last commits,
-    /// which the checkpoint protocol tolerates: their offsets were not committed either).
-    /// </summary>
-    public static AkkaConfigurationBuilder WithSiyuPersistence(this AkkaConfigurationBuilder builder, JournalOptions journal)
-    {
-        var provider = journal.Provider switch
-        {
-            "sqlite" => ProviderName.SQLiteMS,
-            "postgresql" => ProviderName.PostgreSQL15,
-            _ => throw new ArgumentException($"Journal:Provider '{journal.Provider}' is not sqlite or postgresql"),
-        };
-        if (journal.Provider == "sqlite")
-        {
-            EnsureSqliteDirectory(journal.ConnectionString);
-        }
-        var data = new DataOptions().UseConnectionString(provider, journal.ConnectionString);
-        if (journal.Provider == "sqlite")
-        {
-            data = data.UseAfterConnectionOpened(connection =>
-            {
-                using var pragma = connection.CreateCommand();
-                pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;";
-                pragma.ExecuteNonQuery();
-            });
-        }
-        builder.AddSetup(new DataOptionsSetup(data));
-        builder.AddSetup(new GroupCommitSetup(data));
-        // Akka.Persistence.Sql.Hosting is not on the package mirror, so the plugins are chosen in
-        // HOCON with the library's own defaults as fallback.
-        // Reads: on SQLite the library's default isolation (unspecified) makes Microsoft.Data.Sqlite
-        // open every read transaction with BEGIN IMMEDIATE, i.e. take the write lock, so recoveries
-        // queue behind writes. read-uncommitted opens a deferred transaction instead; without shared
-        // cache SQLite still shows only committed rows (WAL snapshot), so nothing unsaved is read.
-        // Cloning the connection (and its mapping schema) per call is the library's workaround for
-        // providers that are not thread-safe; it allocates per call and is not needed here.
-        // Measured with `siyu bench` (docs/benchmarks.md).
-        var reads = journal.Provider == "sqlite" ? "read-isolation-level = read-uncommitted, use-clone-connection = false" : "";
-        // After a journal outage, one trial call every 10 s instead of Akka's 30 s (journal) and
-        // 60 s (snapshots): customers resume soon after the database is back, and a database that
-        // is still down sees one attempt per 10 s from each store.
-        const string breaker = "circuit-breaker.reset-timeout = 10s";
-        builder.AddHocon($$"""
-            akka.persistence {
-              journal {
-                plugin = "akka.persistence.journal.sql"
-                sql { provider-name = "{{provider}}", auto-initialize = true, {{reads}}
-                      {{breaker}} }
-              }
-              snapshot-store {
-                plugin = "akka.persistence.snapshot-store.sql"
-                sql {
-                  provider-name = "{{provider}}", auto-initialize = true, {{reads}}
-                  {{breaker}}
-                  # Saves of all customers in one transaction per batch: GroupCommitSnapshotStore.
-                  class = "{{typeof(GroupCommitSnapshotStore).AssemblyQualifiedName}}"
-                }
-              }
-            }
-            """, HoconAddMode.Prepend);
-        builder.AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
-        return builder;
-    }
-
-    private static void EnsureSqliteDirectory(string connectionString)
+    /// <summary>SQLite creates the database file but not its directory.</summary>
+    public static void EnsureSqliteDirectory(string connectionString)
     {
         var builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString);
         var dir = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));

@@ -1,39 +1,60 @@
+using Siyu.Actors.Customers;
+using Siyu.Actors.Storage;
 using Siyu.Contracts.Events;
 
 namespace Siyu.Actors.Identity;
 
-/// <summary>The index key of one identifier value, e.g. "member_id:M10001" (phones are already hashed).</summary>
-public static class IdKey
+/// <summary>The index key of one identifier value: a hash of "type:value" (phones are already keyed hashes).</summary>
+public static class IdKeys
 {
-    public static string Of(IdType type, string value) => $"{type.WireName()}:{value}";
+    public static IdHash Of(IdType type, string value) => IdHash.Of(type.WireName(), value);
+
+    public static IdHash Of(LinkedId id) => Of(id.Type, id.Value);
 }
 
-// Commands
-/// <summary>Make <paramref name="ProposedOwner"/> the owner of the id unless it already has one; answers <see cref="IdOwner"/>.</summary>
-public sealed record ClaimId(string Key, string ProposedOwner) : IIdentityMessage;
-
-/// <summary>After a merge: ids owned by <paramref name="From"/> now belong to <paramref name="To"/>.</summary>
-public sealed record RepointId(string Key, string From, string To) : IIdentityMessage;
-
-/// <summary>Erasure: forget the id if <paramref name="Owner"/> still owns it; answers <see cref="IdReleased"/>.</summary>
-public sealed record ReleaseId(string Key, string Owner) : IIdentityMessage;
-
-// Queries
-/// <summary>Who owns the id, without claiming it; answers <see cref="IdOwner"/> (Owner null when unknown).</summary>
-public sealed record LookupId(string Key) : IIdentityMessage;
-
-// Replies
-public sealed record IdOwner(string Key, string? Owner);
-
-public sealed record IdReleased(string Key);
-
-// Persisted events of the index entity
-public sealed record IdOwnerSet(string Owner);
-
-public sealed record IdOwnerCleared;
-
-/// <summary>Every message for an identity entity names its key, so sharding can route it.</summary>
-public interface IIdentityMessage
+/// <summary>Which identity shard owns a key.</summary>
+public static class IdentityShards
 {
-    string Key { get; }
+    public static int Of(IdHash key, int shards) => (int)(key.Lo % (ulong)shards);
+}
+
+public enum IdOpKind : byte
+{
+    /// <summary>Who owns the key (null: nobody).</summary>
+    Lookup,
+
+    /// <summary>Make <see cref="IdOp.Owner"/> the owner unless the key has one; answers the owner after.</summary>
+    Claim,
+
+    /// <summary>After a merge: the key moves from <see cref="IdOp.Owner"/> to <see cref="IdOp.To"/>, unless a newer decision already moved it.</summary>
+    Repoint,
+
+    /// <summary>Erasure: forget the key if <see cref="IdOp.Owner"/> still owns it.</summary>
+    Release,
+}
+
+public readonly record struct IdOp(IdOpKind Kind, IdHash Key, string? Owner = null, string? To = null);
+
+/// <summary>Every message for an identity shard names it, so sharding can route it.</summary>
+public interface IIdentityShardMessage
+{
+    int Shard { get; }
+}
+
+/// <summary>
+/// Operations on the keys of one identity shard, applied in order. Answered with
+/// <see cref="IdentityReply"/> (the owner of each op's key after it) once every change it made,
+/// and every change it read, is durable: nobody relies on an owner that a crash could forget.
+/// </summary>
+public sealed record IdentityRequest(int Shard, IReadOnlyList<IdOp> Ops) : IIdentityShardMessage;
+
+public sealed record IdentityReply(IReadOnlyList<string?> Owners);
+
+/// <summary>Starts an identity shard that is not running; no answer.</summary>
+public sealed record PokeIdentityShard(int Shard) : IIdentityShardMessage;
+
+/// <summary>Sharding's hand-off stop message for an identity shard: pending writes finish first.</summary>
+public sealed record StopIdentityShard
+{
+    public static readonly StopIdentityShard Instance = new();
 }

@@ -1,75 +1,264 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Akka.Actor;
 using Siyu.Actors.Customers;
 using Siyu.Actors.Customers.Commands;
 using Siyu.Actors.Customers.Queries;
+using Siyu.Actors.Storage;
 using Siyu.Contracts.Events;
 
 namespace Siyu.Actors.Identity;
 
-/// <summary>The customer an event belongs to, and the ids it may link there.</summary>
-public sealed record Resolution(string CustomerId, IReadOnlyList<LinkedId> Ids, IReadOnlyList<LinkedId> Dropped);
+/// <summary>The customer an event belongs to and the ids it may link there, or why it has none.</summary>
+public readonly record struct Resolution(string? CustomerId, IReadOnlyList<LinkedId> Ids, Exception? Error);
 
 /// <summary>
-/// Turns an event's ids into one customer. Each id is claimed at its identity entity (the first
-/// claim wins, atomically per id). If the ids belong to different customers, the younger ones are
-/// merged into the oldest: customer ids start with their creation time, so the smaller id is the
-/// older customer. That order never changes, so resolvers racing over
-/// overlapping ids all pick the same survivor and merges cannot form a cycle.
-/// Guard rail: if merging would give a customer more ids of a type than allowed (two member_ids,
-/// a sixth device_id: the shared in-store tablet), the event's lowest-priority id is dropped
-/// instead, and the rest are resolved again.
+/// Turns the ids of a batch of events into customers. The common case costs one message per
+/// identity shard for the whole batch, or nothing at all: ids the node has resolved before are
+/// answered from a per-node cache of durable owners (safe, because an absorbed customer forwards
+/// to its survivor, and an erased one answers "unknown" so the event is resolved again).
+/// Unknown ids are looked up before anything is claimed, so a new id seen beside a known one
+/// joins that customer instead of creating a throwaway one; then the new ids are claimed in one
+/// message per shard (first claim wins). Events whose ids lead to several customers, or lose a
+/// claim to a concurrent event, take the slow path: merges into the oldest customer, with the
+/// per-type id limits as guard rails (docs/architecture.md, "Identity and merges").
 /// </summary>
-public sealed class IdentityResolver(IActorRef identities, IActorRef customers, CustomerRules rules, TimeSpan askTimeout)
+public sealed class IdentityResolver(IActorRef identities, IActorRef customers, CustomerRules rules, int maxShards, TimeSpan askTimeout,
+    TimeProvider? clock = null, int cacheCapacity = 2_000_000)
 {
     private const int MaxRounds = 16;
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+    private readonly ConcurrentDictionary<IdHash, string> _cache = new();
 
-    public async Task<Resolution> ResolveAsync(CustomerIds ids, CancellationToken ct)
+    /// <summary>Entries in the node's owner cache (diagnostics, benchmarks).</summary>
+    public int CachedIds => _cache.Count;
+
+    /// <summary>Drops cached owners of these ids (their customer was erased).</summary>
+    public void Forget(IEnumerable<LinkedId> ids)
     {
-        var filtered = IdentityRules.Filter(ids, [], rules);
-        var keep = filtered.Accepted.OrderBy(id => rules.PriorityRank(id.Type)).ToList();
-        var dropped = new List<LinkedId>();
-        if (keep.Count == 0)
+        foreach (var id in ids)
         {
-            throw new NoUsableIdsException(filtered.Refused.Select(r => $"{r.Type.WireName()}: {r.Reason.WireName()}"));
+            _cache.TryRemove(IdKeys.Of(id), out _);
         }
-        var proposed = NewCustomerId(DateTimeOffset.UtcNow);
-        for (var round = 0; round < MaxRounds; round++)
+    }
+
+    public async Task<Resolution> ResolveAsync(CustomerIds ids, CancellationToken ct) => (await ResolveAsync([ids], ct))[0];
+
+    /// <summary>Resolves every event of a batch; the results are in the batch's order.</summary>
+    public async Task<Resolution[]> ResolveAsync(IReadOnlyList<CustomerIds> batch, CancellationToken ct)
+    {
+        var results = new Resolution[batch.Count];
+        var prepared = new Prepared?[batch.Count];
+        var known = new Dictionary<IdHash, string?>();
+        var lookups = new Dictionary<int, List<IdOp>>();
+        for (var i = 0; i < batch.Count; i++)
         {
-            // The highest-priority id first: the rest are then proposed to its owner, so a new id
-            // seen beside a known one joins that customer instead of creating one to merge away.
-            var first = await identities.Ask<IdOwner>(new ClaimId(IdKey.Of(keep[0].Type, keep[0].Value), proposed), askTimeout, ct);
-            var rest = await Task.WhenAll(keep.Skip(1).Select(id =>
-                identities.Ask<IdOwner>(new ClaimId(IdKey.Of(id.Type, id.Value), first.Owner!), askTimeout, ct)));
-            IdOwner[] owners = [first, .. rest];
-            var distinct = owners.Select(o => o.Owner!).Distinct(StringComparer.Ordinal).ToList();
-            if (distinct.Count == 1)
+            var filtered = IdentityRules.Filter(batch[i], [], rules);
+            if (filtered.Accepted.Count == 0)
             {
-                return new Resolution(distinct[0], keep, dropped);
-            }
-            // Several customers: find where each one lives now (earlier merges leave pointers).
-            var identitiesNow = await Task.WhenAll(distinct.Select(c => Canonical(c, ct)));
-            var customersNow = identitiesNow.DistinctBy(i => i.CustomerId).ToList();
-            if (customersNow.Count == 1)
-            {
-                return new Resolution(customersNow[0].CustomerId, keep, dropped);
-            }
-            var union = customersNow.SelectMany(c => c.Ids).Concat(keep).Distinct().ToList();
-            var broken = Enum.GetValues<IdType>().Where(t => union.Count(id => id.Type == t) > rules.IdLimit(t)).ToList();
-            if (broken.Count > 0 && keep.Count > 1)
-            {
-                var lowest = keep[^1];
-                keep.RemoveAt(keep.Count - 1);
-                dropped.Add(lowest);
+                results[i] = new Resolution(null, [], new NoUsableIdsException(filtered.Refused.Select(r => $"{r.Type.WireName()}: {r.Reason.WireName()}")));
                 continue;
             }
-            var survivor = customersNow.Select(c => c.CustomerId).Min(StringComparer.Ordinal)!;
-            foreach (var other in customersNow.Where(c => c.CustomerId != survivor))
+            var keep = filtered.Accepted.OrderBy(id => rules.PriorityRank(id.Type)).ToList();
+            var keys = new IdHash[keep.Count];
+            for (var k = 0; k < keep.Count; k++)
             {
-                await customers.Ask<MergedReply>(new MergeInto(other.CustomerId, survivor), askTimeout, ct);
+                keys[k] = IdKeys.Of(keep[k]);
+                if (known.ContainsKey(keys[k]))
+                {
+                    continue;
+                }
+                if (_cache.TryGetValue(keys[k], out var cached))
+                {
+                    known[keys[k]] = cached;
+                    continue;
+                }
+                known[keys[k]] = null;
+                Add(lookups, keys[k], new IdOp(IdOpKind.Lookup, keys[k]));
+            }
+            prepared[i] = new Prepared(keep, keys);
+        }
+        foreach (var (key, owner) in await Send(lookups, ct))
+        {
+            known[key] = owner;
+            Remember(key, owner);
+        }
+
+        // Decide each event in batch order; ids claimed by an earlier event of the batch count as known.
+        var plan = new string?[batch.Count];
+        var claims = new Dictionary<int, List<IdOp>>();
+        var proposed = new Dictionary<IdHash, string>();
+        var now = _clock.GetUtcNow();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (prepared[i] is not { } p)
+            {
+                continue;
+            }
+            string? owner = null;
+            var several = false;
+            foreach (var key in p.Keys)
+            {
+                var o = known[key] ?? proposed.GetValueOrDefault(key);
+                if (o is null)
+                {
+                    continue;
+                }
+                several |= owner is not null && owner != o;
+                owner ??= o;
+            }
+            if (several)
+            {
+                continue; // the slow path merges
+            }
+            owner ??= NewCustomerId(now);
+            plan[i] = owner;
+            foreach (var key in p.Keys)
+            {
+                if (known[key] is null && !proposed.ContainsKey(key))
+                {
+                    proposed[key] = owner;
+                    Add(claims, key, new IdOp(IdOpKind.Claim, key, owner));
+                }
             }
         }
-        throw new InvalidOperationException($"ids {string.Join(", ", keep)} did not settle on one customer after {MaxRounds} rounds");
+        foreach (var (key, owner) in await Send(claims, ct))
+        {
+            known[key] = owner;
+            Remember(key, owner);
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (prepared[i] is not { } p)
+            {
+                continue;
+            }
+            // Every id must now be durably owned by the planned customer; a lost race goes slow.
+            var settled = plan[i] is { } c && Array.TrueForAll(p.Keys, k => known[k] == c);
+            results[i] = settled
+                ? new Resolution(plan[i], p.Ids, null)
+                : await ResolveSlowly(p, ct);
+        }
+        return results;
+    }
+
+    private sealed record Prepared(List<LinkedId> Ids, IdHash[] Keys);
+
+    private void Add(Dictionary<int, List<IdOp>> byShard, IdHash key, IdOp op)
+    {
+        var shard = IdentityShards.Of(key, maxShards);
+        if (!byShard.TryGetValue(shard, out var ops))
+        {
+            byShard[shard] = ops = [];
+        }
+        ops.Add(op);
+    }
+
+    /// <summary>One request per shard, all at once; the owner of each key afterwards.</summary>
+    private async Task<List<(IdHash Key, string? Owner)>> Send(Dictionary<int, List<IdOp>> byShard, CancellationToken ct)
+    {
+        var result = new List<(IdHash, string?)>();
+        if (byShard.Count == 0)
+        {
+            return result;
+        }
+        var requests = byShard.Select(kv => (Ops: kv.Value, Reply: identities.Ask<IdentityReply>(new IdentityRequest(kv.Key, kv.Value), askTimeout, ct))).ToList();
+        foreach (var (ops, reply) in requests)
+        {
+            var owners = (await reply).Owners;
+            for (var i = 0; i < ops.Count; i++)
+            {
+                result.Add((ops[i].Key, owners[i]));
+            }
+        }
+        return result;
+    }
+
+    private void Remember(IdHash key, string? owner)
+    {
+        if (owner is null)
+        {
+            return; // only durable owners: "nobody" may change on another node at any time
+        }
+        if (_cache.Count >= cacheCapacity)
+        {
+            _cache.Clear(); // crude but bounded; the index answers again
+        }
+        _cache[key] = owner;
+    }
+
+    private async Task<string?> One(IdOpKind kind, IdHash key, string? owner, CancellationToken ct)
+    {
+        var reply = await identities.Ask<IdentityReply>(
+            new IdentityRequest(IdentityShards.Of(key, maxShards), [new IdOp(kind, key, owner)]), askTimeout, ct);
+        var result = reply.Owners[0];
+        Remember(key, result);
+        return result;
+    }
+
+    /// <summary>
+    /// Several customers, or a lost race: look everything up again, merge the customers the ids
+    /// lead to into the oldest (unless that would break an id limit: then the event's
+    /// lowest-priority id gives way), and claim what is still free for the survivor.
+    /// </summary>
+    private async Task<Resolution> ResolveSlowly(Prepared prepared, CancellationToken ct)
+    {
+        var keep = prepared.Ids.ToList();
+        var keys = prepared.Keys.ToList();
+        var proposed = NewCustomerId(_clock.GetUtcNow());
+        for (var round = 0; round < MaxRounds; round++)
+        {
+            var owners = new string?[keys.Count];
+            for (var k = 0; k < keys.Count; k++)
+            {
+                owners[k] = await One(IdOpKind.Lookup, keys[k], null, ct);
+            }
+            var distinct = owners.OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+            string target;
+            if (distinct.Count == 0)
+            {
+                target = proposed;
+            }
+            else
+            {
+                // Where each of them lives now (earlier merges leave pointers).
+                var now = await Task.WhenAll(distinct.Select(c => Canonical(c, ct)));
+                var customersNow = now.DistinctBy(i => i.CustomerId).ToList();
+                if (customersNow.Count > 1)
+                {
+                    var union = customersNow.SelectMany(c => c.Ids).Concat(keep).Distinct().ToList();
+                    var broken = Enum.GetValues<IdType>().Any(t => union.Count(id => id.Type == t) > rules.IdLimit(t));
+                    if (broken && keep.Count > 1)
+                    {
+                        keep.RemoveAt(keep.Count - 1);
+                        keys.RemoveAt(keys.Count - 1);
+                        continue;
+                    }
+                    var survivor = customersNow.Select(c => c.CustomerId).Min(StringComparer.Ordinal)!;
+                    foreach (var other in customersNow.Where(c => c.CustomerId != survivor))
+                    {
+                        await customers.Ask<MergedReply>(new MergeInto(other.CustomerId, survivor), askTimeout, ct);
+                    }
+                    continue;
+                }
+                target = customersNow[0].CustomerId;
+            }
+            var settled = true;
+            for (var k = 0; k < keys.Count; k++)
+            {
+                var owner = owners[k] ?? await One(IdOpKind.Claim, keys[k], target, ct);
+                if (owner != target && (await Canonical(owner!, ct)).CustomerId != target)
+                {
+                    settled = false; // taken meanwhile by someone else: once more
+                }
+            }
+            if (settled)
+            {
+                return new Resolution(target, keep, null);
+            }
+        }
+        return new Resolution(null, keep, new InvalidOperationException($"ids {string.Join(", ", keep)} did not settle on one customer after {MaxRounds} rounds"));
     }
 
     private async Task<CustomerIdentity> Canonical(string customerId, CancellationToken ct)

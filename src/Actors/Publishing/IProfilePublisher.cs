@@ -8,7 +8,9 @@ namespace Siyu.Actors.Publishing;
 /// </summary>
 public interface IProfilePublisher
 {
-    void Publish(string customerId, byte[] profileJson, IReadOnlyList<ProfileChange> changes);
+    /// <param name="profile">The projected profile (built once per save, shared by the publishers).</param>
+    /// <param name="profileJson">Its siyu.profiles value.</param>
+    void Publish(CustomerProfile profile, byte[] profileJson, IReadOnlyList<ProfileChange> changes);
 
     /// <summary>Erasure: a tombstone (null value) on the profiles topic and an "erased" change.</summary>
     void Erase(string customerId, DateTimeOffset at);
@@ -18,7 +20,7 @@ public sealed class NoProfilePublisher : IProfilePublisher
 {
     public static readonly NoProfilePublisher Instance = new();
 
-    public void Publish(string customerId, byte[] profileJson, IReadOnlyList<ProfileChange> changes)
+    public void Publish(CustomerProfile profile, byte[] profileJson, IReadOnlyList<ProfileChange> changes)
     {
     }
 

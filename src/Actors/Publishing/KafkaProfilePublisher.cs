@@ -12,9 +12,9 @@ namespace Siyu.Actors.Publishing;
 /// </summary>
 public sealed class KafkaProfilePublisher(IProducer<byte[]?, byte[]> producer, Topics topics, ILogger<KafkaProfilePublisher> log) : IProfilePublisher
 {
-    public void Publish(string customerId, byte[] profileJson, IReadOnlyList<ProfileChange> changes)
+    public void Publish(CustomerProfile profile, byte[] profileJson, IReadOnlyList<ProfileChange> changes)
     {
-        var key = Encoding.UTF8.GetBytes(customerId);
+        var key = Encoding.UTF8.GetBytes(profile.CustomerId);
         Produce(topics.Profiles, key, profileJson);
         foreach (var change in changes)
         {

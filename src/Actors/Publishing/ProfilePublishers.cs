@@ -8,11 +8,11 @@ namespace Siyu.Actors.Publishing;
 /// </summary>
 public sealed class ProfilePublishers(params IProfilePublisher[] publishers) : IProfilePublisher
 {
-    public void Publish(string customerId, byte[] profileJson, IReadOnlyList<ProfileChange> changes)
+    public void Publish(CustomerProfile profile, byte[] profileJson, IReadOnlyList<ProfileChange> changes)
     {
         foreach (var p in publishers)
         {
-            p.Publish(customerId, profileJson, changes);
+            p.Publish(profile, profileJson, changes);
         }
     }
 

@@ -4,9 +4,8 @@ using Akka.Actor;
 using Akka.Hosting;
 using Siyu.Actors.Customers;
 using Siyu.Actors.Customers.Commands;
-using Siyu.Actors.Customers.Queries;
 using Siyu.Actors.Hosting;
-using Siyu.Actors.Identity;
+using Siyu.Actors.Lookups;
 using Siyu.Actors.Operations;
 using Siyu.Contracts.Events;
 using Siyu.Contracts.Privacy;
@@ -39,7 +38,7 @@ public static partial class CustomerApi
 
     private static IResult Problem(int status, string error) => Results.Json(new JsonObject { ["error"] = error }, statusCode: status);
 
-    private static async Task<IResult> Lookup(HttpRequest request, ActorRegistry registry, PhoneHasher phones, CustomerRules rules, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> Lookup(HttpRequest request, CustomerLookup customers, PhoneHasher phones, CustomerRules rules, TimeProvider clock, CancellationToken ct)
     {
         var given = request.Query.Where(q => q.Value.Count > 0).ToList();
         var known = LookupTypes.Select(t => t.WireName()).ToList();
@@ -56,13 +55,12 @@ public static partial class CustomerApi
         {
             value = phones.Hash(value);
         }
-        var owner = await registry.Get<IdentityRegion>().Ask<IdOwner>(new LookupId(IdKey.Of(type, value)), AskTimeout, ct);
-        var state = owner.Owner is null ? null : await Canonical(registry, owner.Owner, ct);
+        var state = await customers.ByIdAsync(type, value, ct);
         if (state is null)
         {
             return Problem(404, $"no customer with this {type.WireName()}");
         }
-        var profile = ProfileJson(state, rules);
+        var profile = ProfileJson(state, clock, rules);
         // The cashier's prompts: invite to a group, a service task due, a birthday this week.
         var prompts = new JsonArray();
         foreach (var p in PosPrompts.For(state, clock.GetUtcNow(), rules))
@@ -83,14 +81,14 @@ public static partial class CustomerApi
         return Results.Json(profile);
     }
 
-    private static async Task<IResult> Get(string customerId, ActorRegistry registry, CustomerRules rules, CancellationToken ct)
+    private static async Task<IResult> Get(string customerId, CustomerLookup customers, CustomerRules rules, TimeProvider clock, CancellationToken ct)
     {
         if (!CustomerIdFormat().IsMatch(customerId))
         {
             return Problem(400, "customer_id must be 'c' followed by 22 lowercase hex digits");
         }
-        var state = await Canonical(registry, customerId, ct);
-        return state is null ? Problem(404, "no such customer") : Results.Json(ProfileJson(state, rules));
+        var state = await customers.CustomerAsync(customerId, ct);
+        return state is null ? Problem(404, "no such customer") : Results.Json(ProfileJson(state, clock, rules));
     }
 
     private static async Task<IResult> Erase(string customerId, ActorRegistry registry, SinkService sinks, ILoggerFactory loggers, CancellationToken ct)
@@ -116,18 +114,6 @@ public static partial class CustomerApi
             : Problem(404, "no such customer");
     }
 
-    /// <summary>The customer as it is now: follows merge pointers to the survivor; null if unknown or erased.</summary>
-    private static async Task<CustomerState?> Canonical(ActorRegistry registry, string customerId, CancellationToken ct)
-    {
-        var customers = registry.Get<CustomerRegion>();
-        var state = await customers.Ask<CustomerState>(new GetCustomer(customerId), AskTimeout, ct);
-        for (var hops = 0; state.MergedInto is { } next && hops < 16; hops++)
-        {
-            state = await customers.Ask<CustomerState>(new GetCustomer(next), AskTimeout, ct);
-        }
-        return state.IsNew || state.MergedInto is not null ? null : state;
-    }
-
-    private static JsonObject ProfileJson(CustomerState state, CustomerRules rules) =>
-        JsonNode.Parse(Profile.ToJson(state, DateTimeOffset.UtcNow, rules))!.AsObject();
+    private static JsonObject ProfileJson(CustomerState state, TimeProvider clock, CustomerRules rules) =>
+        JsonNode.Parse(Profile.ToJson(state, clock.GetUtcNow(), rules))!.AsObject();
 }

@@ -338,7 +338,7 @@ public static class PipelineBenchmark
         var registry = app.Services.GetRequiredService<ActorRegistry>();
         var owners = new string?[members.Length];
         await Measure.ClosedLoop(members.Length, 2_000, async i =>
-            owners[i] = (await registry.Get<IdentityRegion>().Ask<IdOwner>(new LookupId(IdKey.Of(IdType.MemberId, members[i])), AskTimeout)).Owner);
+            owners[i] = await app.Services.GetRequiredService<Siyu.Actors.Lookups.CustomerLookup>().OwnerOfAsync(IdType.MemberId, members[i], CancellationToken.None));
         var customerIds = owners.OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
         var resident = customerIds.Length;
         var heapPerProfile = (heapAfter - heapBefore) / (double)Math.Max(1, customerIds.Length);
@@ -365,7 +365,7 @@ public static class PipelineBenchmark
         await Task.Delay(1000, ct);
         // Again: (c) brought customers (b) had not seen.
         await Measure.ClosedLoop(members.Length, 2_000, async i =>
-            owners[i] = (await registry.Get<IdentityRegion>().Ask<IdOwner>(new LookupId(IdKey.Of(IdType.MemberId, members[i])), AskTimeout)).Owner);
+            owners[i] = await app.Services.GetRequiredService<Siyu.Actors.Lookups.CustomerLookup>().OwnerOfAsync(IdType.MemberId, members[i], CancellationToken.None));
         customerIds = owners.OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
         var before = await Totals(registry, customerIds);
         var stopClock = Stopwatch.StartNew();

@@ -16,9 +16,9 @@ namespace Siyu.Host.Node;
 /// </remarks>
 public sealed class ClickHouseProfileWriter(SinkService sinks, ILogger<ClickHouseProfileWriter> log) : IProfilePublisher
 {
-    public void Publish(string customerId, byte[] profileJson, IReadOnlyList<ProfileChange> changes)
+    public void Publish(CustomerProfile profile, byte[] profileJson, IReadOnlyList<ProfileChange> changes)
     {
-        var row = ToRow(Profile.Parse(profileJson));
+        var row = ToRow(profile);
         if (sinks.Ready.IsCompletedSuccessfully && sinks.Ready.Result.Profiles.TryWrite(row))
         {
             return;

@@ -5,43 +5,32 @@ using Siyu.Sinks.Rows;
 namespace Siyu.Host.Node;
 
 /// <summary>
-/// The customers' <see cref="ISalesWriter"/>: hands rows to the ClickHouse sinks and completes when
-/// they are inserted. Customers that write within one short window share a single flush, so
-/// thousands of customers saving at once still make a few large inserts, not thousands of tiny ones.
+/// The committer's <see cref="ISalesWriter"/>: hands one flush cycle's rows to the ClickHouse sinks
+/// and completes when they are inserted (one insert per table per cycle). Only rows that may be
+/// stored already are looked up before the insert.
 /// </summary>
 public sealed class ClickHouseSalesWriter(SinkService sinks) : ISalesWriter
 {
-    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(50);
-    private readonly Lock _lock = new();
-    private Task? _nextFlush;
-
-    public async Task WriteAsync(IReadOnlyList<AttributedSale> sales, IReadOnlyList<Touch> touches, CancellationToken cancellationToken)
+    public async Task WriteAsync(SalesRows rows, CancellationToken cancellationToken)
     {
         var sink = await sinks.Ready;
-        await sink.Sales.WriteAllAsync(sales.Select(ToRow), cancellationToken);
-        await sink.Touches.WriteAllAsync(touches.Select(ToRow), cancellationToken);
-        await SharedFlush(cancellationToken);
-    }
-
-    private Task SharedFlush(CancellationToken ct)
-    {
-        lock (_lock)
+        foreach (var s in rows.Sales)
         {
-            // Joins the flush that has not started yet, or schedules one; a flush under way may
-            // have missed these rows, so it is never joined.
-            return _nextFlush ??= FlushSoon(ct);
+            await sink.Sales.WriteAsync(ToRow(s), cancellationToken, checkStored: false);
         }
-    }
-
-    private async Task FlushSoon(CancellationToken ct)
-    {
-        await Task.Delay(Window, ct);
-        lock (_lock)
+        foreach (var s in rows.MaybeStoredSales)
         {
-            _nextFlush = null; // later writers schedule the next flush
+            await sink.Sales.WriteAsync(ToRow(s), cancellationToken, checkStored: true);
         }
-        var sink = await sinks.Ready;
-        await Task.WhenAll(sink.Sales.FlushAsync(ct), sink.Touches.FlushAsync(ct));
+        foreach (var t in rows.Touches)
+        {
+            await sink.Touches.WriteAsync(ToRow(t), cancellationToken, checkStored: false);
+        }
+        foreach (var t in rows.MaybeStoredTouches)
+        {
+            await sink.Touches.WriteAsync(ToRow(t), cancellationToken, checkStored: true);
+        }
+        await Task.WhenAll(sink.Sales.FlushAsync(cancellationToken), sink.Touches.FlushAsync(cancellationToken));
     }
 
     private static SaleRow ToRow(AttributedSale s) => new()

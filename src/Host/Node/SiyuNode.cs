@@ -7,6 +7,8 @@ using Siyu.Actors.Customers;
 using Siyu.Actors.Hosting;
 using Siyu.Actors.Identity;
 using Siyu.Actors.Ingestion;
+using Siyu.Actors.Lookups;
+using Akka.Actor;
 using Siyu.Actors.Operations;
 using Siyu.Actors.Publishing;
 using Siyu.Contracts;
@@ -28,8 +30,9 @@ public static class SiyuNode
 {
     /// <param name="AkkaHocon">Benchmarks' what-if runs only: HOCON placed over the product's Akka settings.</param>
     /// <param name="WrapClickHouse">Tests only: wraps the ClickHouse engine the node opens (fault injection); no setting reaches it.</param>
+    /// <param name="Clock">Tests only: the node's clock (customers, timers, the API's "now"); the real clock otherwise.</param>
     public sealed record Options(string BootstrapServers, bool JsonLogs = true, LogLevel MinimumLogLevel = LogLevel.Information, string? AkkaHocon = null,
-        Func<Siyu.Sinks.ClickHouse.IClickHouse, Siyu.Sinks.ClickHouse.IClickHouse>? WrapClickHouse = null);
+        Func<Siyu.Sinks.ClickHouse.IClickHouse, Siyu.Sinks.ClickHouse.IClickHouse>? WrapClickHouse = null, TimeProvider? Clock = null);
 
     public static WebApplication Build(SiyuSettings settings, IConfiguration configuration, Options options)
     {
@@ -56,7 +59,7 @@ public static class SiyuNode
         var rules = settings.Operations.ToRules(settings.Audiences); // validated at start-up
         var askTimeout = TimeSpan.FromSeconds(30);
         s.AddSingleton(settings);
-        s.AddSingleton(TimeProvider.System); // the API's "now" (prompts); the customers take theirs from CustomerEntityOptions
+        s.AddSingleton(options.Clock ?? TimeProvider.System); // the API's "now" (prompts), the same clock as the customers'
         s.AddSingleton(topics);
         s.AddSingleton(rules);
         s.AddSingleton(new PhoneHasher(settings.Privacy.EffectiveKey));
@@ -73,48 +76,55 @@ public static class SiyuNode
         s.AddSingleton<IProfilePublisher>(sp => new ProfilePublishers(
             sp.GetRequiredService<KafkaProfilePublisher>(), sp.GetRequiredService<ClickHouseProfileWriter>()));
 
-        // ClickHouse first: hosted services stop in reverse order, so the sinks outlive the actors.
+        // ClickHouse first, then the store, then the actors: hosted services stop in reverse
+        // order, so the actors' last saves are committed and their rows inserted before the sinks stop.
         s.AddSingleton(sp => new SinkService(settings, sp.GetRequiredService<ILoggerFactory>(), options.WrapClickHouse));
         s.AddHostedService(sp => sp.GetRequiredService<SinkService>());
         s.AddSingleton<ISalesWriter, ClickHouseSalesWriter>();
+        s.AddSingleton<StoreService>();
+        s.AddHostedService(sp => sp.GetRequiredService<StoreService>());
         s.AddSingleton<IOperationsPublisher, OperationsPublisher>();
         s.AddSingleton(sp => new CampaignFeed(options.BootstrapServers, topics.Campaigns, settings.Kafka.Client,
             sp.GetRequiredService<ILogger<CampaignFeed>>()));
         s.AddHostedService<CampaignFeedService>();
 
-        // Customers: one actor per customer and one per identifier value, sharded.
+        // Customers: customer shards with a light actor per resident customer, and the identity
+        // index shards, sharded over the cluster; lookups read what is resident on this node.
+        var clock = options.Clock ?? TimeProvider.System;
+        var residentProfiles = new ResidentProfiles();
+        var residentIndex = new ResidentIndex();
+        s.AddSingleton(residentProfiles);
+        s.AddSingleton(residentIndex);
+        s.AddSingleton(sp => new CustomerLookup(residentIndex, residentProfiles, () => sp.GetRequiredService<StoreService>().Store, settings.Customers.MaxShards));
         s.AddAkka(SiyuAkkaConfiguration.SystemName, (akka, sp) => akka
             .WithSiyuCluster(new ClusterNodeOptions(settings.Cluster.Hostname, settings.Cluster.Port, settings.Cluster.SeedNodes, settings.Cluster.DownUnreachableAfterSeconds))
-            .WithSiyuPersistence(new JournalOptions(settings.Journal.Provider, settings.Journal.ConnectionString))
-            .WithCustomerSharding(
-                new CustomerEntityOptions
-                {
-                    Rules = rules,
-                    FlushInterval = TimeSpan.FromMilliseconds(settings.Customers.FlushIntervalMs),
-                    AskTimeout = askTimeout,
-                    Publisher = sp.GetRequiredService<IProfilePublisher>(),
-                    Sales = sp.GetRequiredService<ISalesWriter>(),
-                    Campaigns = () => sp.GetRequiredService<CampaignFeed>().Current,
-                    Operations = sp.GetRequiredService<IOperationsPublisher>(),
-                    WakeBuckets = settings.Operations.WakeBuckets,
-                },
-                new ShardingOptions
-                {
-                    MaxShards = settings.Customers.MaxShards,
-                    PassivateIdleAfter = TimeSpan.FromSeconds(settings.Customers.PassivateIdleSeconds),
-                })
-            .WithWakeIndex(new WakeIndexOptions { Buckets = settings.Operations.WakeBuckets }, settings.Customers.MaxShards)
+            .WithCustomerSharding(new CustomerEntityOptions
+            {
+                Rules = rules,
+                AskTimeout = askTimeout,
+                Clock = clock,
+                MaxShards = settings.Customers.MaxShards,
+                PassivateIdleAfter = TimeSpan.FromSeconds(settings.Customers.PassivateIdleSeconds),
+                Committer = sp.GetRequiredService<StoreService>().Committer,
+                Publisher = sp.GetRequiredService<IProfilePublisher>(),
+                Campaigns = () => sp.GetRequiredService<CampaignFeed>().Current,
+                Operations = sp.GetRequiredService<IOperationsPublisher>(),
+                Resident = residentProfiles,
+                ResidentIndex = residentIndex,
+            })
             // Last and prepended, so it wins over everything above.
             .AddHocon(options.AkkaHocon ?? "", HoconAddMode.Prepend));
         s.AddSingleton(sp =>
         {
             var registry = sp.GetRequiredService<ActorRegistry>();
-            return new IdentityResolver(registry.Get<IdentityRegion>(), registry.Get<CustomerRegion>(), rules, askTimeout);
+            return new IdentityResolver(registry.Get<IdentityRegion>(), registry.Get<CustomerRegion>(), rules, settings.Customers.MaxShards, askTimeout, clock);
         });
         // Ingest hands valid events to the customers; the tally only counts what they accepted.
         s.AddSingleton(sp => new TallyingEventHandler(new CustomerEventHandler(
             sp.GetRequiredService<IdentityResolver>(),
             sp.GetRequiredService<ActorRegistry>().Get<CustomerRegion>(),
+            sp.GetRequiredService<ActorSystem>(),
+            settings.Customers.MaxShards,
             askTimeout,
             TimeSpan.FromSeconds(settings.Customers.RefundGraceSeconds))));
         s.AddSingleton<IEventHandler>(sp => sp.GetRequiredService<TallyingEventHandler>());
@@ -124,7 +134,7 @@ public static class SiyuNode
         s.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("cluster")
             .AddCheck<IngestService>("ingest")
-            .AddCheck<JournalHealthCheck>("journal")
+            .AddCheck<StoreService>("journal")
             .AddCheck<SinkService>("clickhouse");
 
         var app = builder.Build();

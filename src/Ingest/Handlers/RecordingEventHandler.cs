@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace Siyu.Ingest.Handlers;
 
 /// <summary>
-/// Keeps what it is given, in memory: the demo's handler until the customer actors take
-/// over, and the tests' witness of what ingest delivered. Nothing here is durable.
+/// Keeps what it is given, in memory: the tests' witness of what ingest delivered. Nothing here
+/// is durable.
 /// </summary>
 public sealed class RecordingEventHandler : IEventHandler
 {
@@ -17,13 +17,16 @@ public sealed class RecordingEventHandler : IEventHandler
     public IReadOnlyDictionary<string, int> ByType => _byType;
     public ICollection<IngestedEvent> Events => _byEventId.Values;
 
-    public ValueTask HandleAsync(IngestedEvent ingested, CancellationToken cancellationToken)
+    public IReadOnlyList<Task> Handle(IReadOnlyList<IngestedEvent> batch, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref _deliveries);
-        if (_byEventId.TryAdd(ingested.Event.EventId, ingested))
+        foreach (var ingested in batch)
         {
-            _byType.AddOrUpdate($"{ingested.Event.Channel}/{ingested.Event.Type}", 1, (_, n) => n + 1);
+            Interlocked.Increment(ref _deliveries);
+            if (_byEventId.TryAdd(ingested.Event.EventId, ingested))
+            {
+                _byType.AddOrUpdate($"{ingested.Event.Channel}/{ingested.Event.Type}", 1, (_, n) => n + 1);
+            }
         }
-        return ValueTask.CompletedTask;
+        return Enumerable.Repeat(Task.CompletedTask, batch.Count).ToArray();
     }
 }

@@ -14,9 +14,20 @@ public sealed class TallyingEventHandler(IEventHandler inner) : IEventHandler
     public long Accepted => Interlocked.Read(ref _accepted);
     public IReadOnlyDictionary<string, long> ByType => _byType;
 
-    public async ValueTask HandleAsync(IngestedEvent ingested, CancellationToken cancellationToken)
+    public IReadOnlyList<Task> Handle(IReadOnlyList<IngestedEvent> batch, CancellationToken cancellationToken)
     {
-        await inner.HandleAsync(ingested, cancellationToken);
+        var tasks = inner.Handle(batch, cancellationToken);
+        var counted = new Task[tasks.Count];
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            counted[i] = Count(tasks[i], batch[i]);
+        }
+        return counted;
+    }
+
+    private async Task Count(Task handled, IngestedEvent ingested)
+    {
+        await handled;
         Interlocked.Increment(ref _accepted);
         _byType.AddOrUpdate($"{ingested.Event.Channel}/{ingested.Event.Type}", 1, (_, n) => n + 1);
     }

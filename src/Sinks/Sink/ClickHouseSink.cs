@@ -171,10 +171,15 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
     /// it waits for an insert to make room (backpressure), or until <paramref name="cancellationToken"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">The sink was stopped.</exception>
-    public ValueTask WriteAsync(TRow row, CancellationToken cancellationToken = default)
+    /// <param name="checkStored">
+    /// Whether the row may already be stored (a redelivery after a crash or a retry): then its key
+    /// is looked up in the table before the first insert attempt. Rows known to be new skip that
+    /// SELECT; every retry attempt after a failed insert looks up all of its rows.
+    /// </param>
+    public ValueTask WriteAsync(TRow row, CancellationToken cancellationToken = default, bool checkStored = true)
     {
         ArgumentNullException.ThrowIfNull(row);
-        var write = _channel.Writer.WriteAsync(new Entry(row, null), cancellationToken);
+        var write = _channel.Writer.WriteAsync(new Entry(row, null, checkStored), cancellationToken);
         if (write.IsCompletedSuccessfully)
         {
             Interlocked.Increment(ref _written);
@@ -199,12 +204,12 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
     }
 
     /// <summary>Queues every row of <paramref name="rows"/> in order, waiting for room as <see cref="WriteAsync"/> does.</summary>
-    public async ValueTask WriteAllAsync(IEnumerable<TRow> rows, CancellationToken cancellationToken = default)
+    public async ValueTask WriteAllAsync(IEnumerable<TRow> rows, CancellationToken cancellationToken = default, bool checkStored = true)
     {
         ArgumentNullException.ThrowIfNull(rows);
         foreach (var row in rows)
         {
-            await WriteAsync(row, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(row, cancellationToken, checkStored).ConfigureAwait(false);
         }
     }
 
@@ -212,7 +217,7 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
     public bool TryWrite(TRow row)
     {
         ArgumentNullException.ThrowIfNull(row);
-        if (!_channel.Writer.TryWrite(new Entry(row, null)))
+        if (!_channel.Writer.TryWrite(new Entry(row, null, true)))
         {
             return false;
         }
@@ -227,7 +232,7 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            await _channel.Writer.WriteAsync(new Entry(default!, done), cancellationToken).ConfigureAwait(false);
+            await _channel.Writer.WriteAsync(new Entry(default!, done, false), cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException e)
         {
@@ -272,6 +277,7 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
     {
         var reader = _channel.Reader;
         var batch = new List<TRow>(Math.Min(_options.BatchRows, 65_536));
+        var check = new List<bool>(Math.Min(_options.BatchRows, 65_536));
         var flushes = new List<TaskCompletionSource>();
         CancellationTokenSource? wait = null;
         try
@@ -292,6 +298,7 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
                         }
 
                         batch.Add(entry.Row);
+                        check.Add(entry.Check);
                     }
 
                     if (flushNow || batch.Count >= _options.BatchRows)
@@ -328,8 +335,9 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
                 _queued.Set(reader.Count);
                 if (batch.Count > 0)
                 {
-                    await InsertBatchAsync(batch).ConfigureAwait(false);
+                    await InsertBatchAsync(batch, check).ConfigureAwait(false);
                     batch.Clear();
+                    check.Clear();
                 }
 
                 foreach (var flush in flushes)
@@ -380,9 +388,9 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
         }
     }
 
-    private async Task InsertBatchAsync(List<TRow> batch)
+    private async Task InsertBatchAsync(List<TRow> batch, List<bool> check)
     {
-        var rows = DropKnownKeys(batch);
+        var (rows, suspect) = DropKnownKeys(batch, check);
         if (rows.Count == 0)
         {
             return;
@@ -394,9 +402,13 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
         List<TRow>? inserted = null;
         try
         {
+            var attempt = 0;
             await _retry.ExecuteAsync(async ct =>
             {
-                var toInsert = _table.LooksUpStoredKeys ? await DropStoredKeysAsync(rows, ct).ConfigureAwait(false) : rows;
+                // First attempt: only rows that may be stored already; a retry: all of them (the
+                // failed attempt may have stored them before its answer was lost).
+                var lookUp = _table.LooksUpStoredKeys && (attempt++ > 0 || suspect > 0);
+                var toInsert = lookUp ? await DropStoredKeysAsync(rows, attempt > 1 ? null : check, ct).ConfigureAwait(false) : rows;
                 inserted ??= toInsert;
                 await _clickHouse.InsertJsonEachRowAsync(_table.Table, toInsert, cancellationToken: ct).ConfigureAwait(false);
             }, _abort.Token).ConfigureAwait(false);
@@ -439,23 +451,28 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
         InsertSucceeded();
     }
 
-    // Repeats within the batch and keys in the recent window.
-    private List<TRow> DropKnownKeys(List<TRow> batch)
+    // Repeats within the batch and keys in the recent window; narrows `check` to the rows kept
+    // and counts the ones that may be stored already.
+    private (List<TRow> Rows, int Suspect) DropKnownKeys(List<TRow> batch, List<bool> check)
     {
-        if (_table.Key is not { } key)
-        {
-            return [.. batch];
-        }
-
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         var rows = new List<TRow>(batch.Count);
-        foreach (var row in batch)
+        var kept = new List<bool>(batch.Count);
+        var suspect = 0;
+        HashSet<string>? seen = _table.Key is null ? null : new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < batch.Count; i++)
         {
-            var k = key(row);
-            if (seen.Add(k) && !_recent.Contains(k))
+            var row = batch[i];
+            if (seen is not null)
             {
-                rows.Add(row);
+                var k = _table.Key!(row);
+                if (!seen.Add(k) || _recent.Contains(k))
+                {
+                    continue;
+                }
             }
+            rows.Add(row);
+            kept.Add(check[i]);
+            suspect += check[i] ? 1 : 0;
         }
 
         if (rows.Count < batch.Count)
@@ -463,10 +480,13 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
             CountSkipped(batch.Count - rows.Count);
         }
 
-        return rows;
+        check.Clear();
+        check.AddRange(kept);
+        return (rows, suspect);
     }
 
-    private async Task<List<TRow>> DropStoredKeysAsync(List<TRow> rows, CancellationToken cancellationToken)
+    /// <summary>The rows whose key is not stored yet; only rows flagged in <paramref name="only"/> are looked up (all when null).</summary>
+    private async Task<List<TRow>> DropStoredKeysAsync(List<TRow> rows, List<bool>? only, CancellationToken cancellationToken)
     {
         var key = _table.Key!;
         var occurredAt = _table.OccurredAt!;
@@ -474,7 +494,8 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
         var sql = $"SELECT DISTINCT {_table.KeyColumn} AS k FROM {ClickHouseSql.QuoteTableName(_table.Table)} "
             + $"WHERE {_table.TimeColumn} >= {{from:DateTime64(3, 'UTC')}} AND {_table.TimeColumn} <= {{to:DateTime64(3, 'UTC')}} "
             + $"AND {_table.KeyColumn} IN {{keys:Array(String)}}";
-        foreach (var chunk in rows.Chunk(_options.KeyLookupChunk))
+        var candidates = only is null ? rows : rows.Where((_, i) => only[i]).ToList();
+        foreach (var chunk in candidates.Chunk(_options.KeyLookupChunk))
         {
             var from = chunk.Min(occurredAt).AddSeconds(-1);
             var to = chunk.Max(occurredAt).AddSeconds(1);
@@ -558,7 +579,7 @@ public sealed class ClickHouseSink<TRow> : IAsyncDisposable
         _logger.LogError(error, "ClickHouse sink for {Table} gave up {Rows} rows: {Why}", _table.Table, rows, why);
     }
 
-    private readonly record struct Entry(TRow Row, TaskCompletionSource? Flush);
+    private readonly record struct Entry(TRow Row, TaskCompletionSource? Flush, bool Check);
 
     private sealed record StoredKey(string K);
 }

@@ -30,7 +30,7 @@ public sealed record ClickHouseSinkOptions
     public int MaxRetryAttempts { get; init; } = int.MaxValue;
 
     /// <summary>How many recently inserted keys the sink remembers (tables with a key only).</summary>
-    public int DedupWindow { get; init; } = 200_000;
+    public int DedupWindow { get; init; } = 20_000;
 
     /// <summary>Keys per stored-key lookup query (keeps the query and an HTTP URL small).</summary>
     public int KeyLookupChunk { get; init; } = 2_000;

@@ -1,0 +1,683 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Siyu.Actors.Campaigns;
+using Siyu.Actors.Customers.Commands;
+using Siyu.Actors.Operations;
+using AbsorbCommand = Siyu.Actors.Customers.Absorb;
+using ObserveCommand = Siyu.Actors.Customers.Observe;
+
+namespace Siyu.Actors.Customers.Lifecycle;
+
+/// <summary>
+/// A reply kept until the state it depends on is durable: <see cref="Success"/> after the save,
+/// <see cref="Failure"/> if the save fails (the caller retries).
+/// </summary>
+public sealed record Pending(IActorRef To, object Success, object Failure);
+
+/// <summary>The items of one batch for one customer (from its shard, or held and handled again).</summary>
+public sealed record Deliver(IReadOnlyList<BatchItem> Items, IActorRef ReplyTo);
+
+/// <summary>A message held while a hand-over or an erasure is under way, with its sender, handled again afterwards.</summary>
+public sealed record Held(object Message, IActorRef Sender);
+
+public enum MergeStage
+{
+    None,
+
+    /// <summary>Pointing at the survivor with the state frozen; waiting for that to be saved.</summary>
+    Freezing,
+
+    /// <summary>The frozen state is on its way to the survivor.</summary>
+    HandingOver,
+
+    /// <summary>The survivor holds the history; waiting for the bare pointer to be saved.</summary>
+    Pointing,
+}
+
+public enum EraseStage
+{
+    None,
+
+    /// <summary>A save is under way; erasure starts when it ends.</summary>
+    WaitingForSave,
+
+    /// <summary>The customer's ids are being released in the index.</summary>
+    ReleasingIds,
+
+    /// <summary>The saved state is being replaced by a tombstone.</summary>
+    Tombstoning,
+}
+
+/// <summary>
+/// Everything about one customer that is not business rules: the state in memory, what of it is
+/// durable, which replies wait for which save, and where a merge or an erasure stands.
+/// Immutable; <see cref="CustomerLifecycle"/> moves it on and says what the actor must do.
+/// </summary>
+public sealed record Life
+{
+    public required CustomerState State { get; init; }
+
+    /// <summary>The state as last saved; null while nothing was saved.</summary>
+    public CustomerState? Durable { get; init; }
+
+    /// <summary>The state whose profile was last announced (null: none yet).</summary>
+    public CustomerState? Published { get; init; }
+
+    /// <summary>An erased customer: its row is a tombstone, its ids are free.</summary>
+    public bool Erased { get; init; }
+
+    /// <summary>The state changed since the last save was started.</summary>
+    public bool Dirty { get; init; }
+
+    /// <summary>A save is under way (at most one at a time).</summary>
+    public bool Saving { get; init; }
+
+    public CustomerState? SavingState { get; init; }
+
+    /// <summary>Rows handed to the save under way (put back if they were not written).</summary>
+    public ImmutableArray<AttributedSale> SavingSales { get; init; } = [];
+
+    public ImmutableArray<Touch> SavingTouches { get; init; } = [];
+
+    public bool SavingRowsCheck { get; init; }
+
+    public int FailedSaves { get; init; }
+
+    public bool RetryScheduled { get; init; }
+
+    /// <summary>Replies waiting for the next save.</summary>
+    public ImmutableArray<Pending> Waiting { get; init; } = [];
+
+    /// <summary>Replies released when the save under way succeeds.</summary>
+    public ImmutableArray<Pending> InSave { get; init; } = [];
+
+    /// <summary>ClickHouse rows of the events applied since the last save was started.</summary>
+    public ImmutableArray<AttributedSale> Sales { get; init; } = [];
+
+    public ImmutableArray<Touch> Touches { get; init; } = [];
+
+    /// <summary>Some of <see cref="Sales"/>/<see cref="Touches"/> come from an event that may have been applied before.</summary>
+    public bool RowsCheck { get; init; }
+
+    public MergeStage Merge { get; init; }
+
+    /// <summary>Who waits for the merge (the resolvers that asked).</summary>
+    public ImmutableArray<IActorRef> MergeWaiters { get; init; } = [];
+
+    public EraseStage Erase { get; init; }
+
+    public IActorRef? EraseReplyTo { get; init; }
+
+    public ImmutableArray<Held> HeldMessages { get; init; } = [];
+
+    /// <summary>Operations notices handed to the publisher and not yet confirmed.</summary>
+    public ImmutableHashSet<string> Publishing { get; init; } = ImmutableHashSet<string>.Empty;
+
+    public string CustomerId => State.CustomerId;
+
+    /// <summary>Nothing unsaved, nothing waiting, nothing under way: the actor may leave memory.</summary>
+    public bool Idle => !Dirty && !Saving && Waiting.IsEmpty && InSave.IsEmpty && Merge == MergeStage.None
+        && Erase == EraseStage.None && HeldMessages.IsEmpty && !RetryScheduled && Publishing.IsEmpty && Sales.IsEmpty && Touches.IsEmpty;
+}
+
+// ---------------------------------------------------------------- what the actor must do
+
+public abstract record Effect;
+
+public sealed record Reply(IActorRef To, object Message) : Effect;
+
+/// <summary>Save <paramref name="State"/> (and insert its rows first); answer <c>Saved</c> or <c>SaveFailed</c>.</summary>
+public sealed record Save(CustomerState State, ImmutableArray<AttributedSale> Sales, ImmutableArray<Touch> Touches, bool CheckRows, DateTimeOffset? NextWake) : Effect;
+
+/// <summary>The save succeeded: lookups may show <paramref name="State"/>.</summary>
+public sealed record BecameDurable(CustomerState State) : Effect;
+
+/// <summary>Announce the saved state's profile, with the changes since <paramref name="Before"/> unless <paramref name="WithChanges"/> is false (a republication).</summary>
+public sealed record Announce(CustomerState Saved, CustomerState? Before, bool WithChanges) : Effect;
+
+/// <summary>Publish these saved operations notices; answer <c>OutboxPublished</c> or <c>OutboxFailed</c>.</summary>
+public sealed record PublishNotices(string CustomerId, ImmutableArray<OperationsNotice> Notices) : Effect;
+
+public sealed record RetrySaveAfter(TimeSpan Delay) : Effect;
+
+/// <summary>Send the frozen state to the survivor; answer <c>HandedOver</c> or <c>HandOverFailed</c>.</summary>
+public sealed record HandOver(string SurvivorId, CustomerState Handed) : Effect;
+
+public sealed record RetryHandOverAfter(TimeSpan Delay) : Effect;
+
+/// <summary>Tell the identity index that these ids now belong to <paramref name="To"/> (no answer needed: the pointer forwards meanwhile).</summary>
+public sealed record Repoint(EquatableArray<LinkedId> Ids, string From, string To) : Effect;
+
+/// <summary>Send <paramref name="Held"/> on to <paramref name="SurvivorId"/>, keeping its sender.</summary>
+public sealed record Forward(Held Held, string SurvivorId) : Effect;
+
+/// <summary>Handle these messages again, in order.</summary>
+public sealed record Redeliver(ImmutableArray<Held> Messages) : Effect;
+
+/// <summary>Free the customer's ids in the index; answer <c>IdsReleased</c> or <c>EraseFailed</c>.</summary>
+public sealed record ReleaseIds(EquatableArray<LinkedId> Ids, string Owner) : Effect;
+
+/// <summary>Replace the saved state by a tombstone; answer <c>TombstoneSaved</c> or <c>EraseFailed</c>.</summary>
+public sealed record WriteTombstone(string CustomerId) : Effect;
+
+/// <summary>Erasure done: publish the tombstone, erase the customers merged into this one, forget it in lookups.</summary>
+public sealed record AnnounceErasure(string CustomerId, EquatableArray<string> Absorbed) : Effect;
+
+/// <summary>
+/// The customer's save / acknowledge / merge hand-over / erasure cycle as a pure state machine
+/// beside <see cref="CustomerDecider"/>: each input returns the next <see cref="Life"/> and the
+/// effects the actor must carry out (docs/architecture.md, "A customer's cycle"). No clock, no
+/// I/O, no Akka beyond opaque actor references to reply to.
+/// </summary>
+public static class CustomerLifecycle
+{
+    public static readonly TimeSpan HandOverRetry = TimeSpan.FromSeconds(2);
+
+    /// <summary>The context every decision needs.</summary>
+    public sealed record Context(DateTimeOffset Now, CustomerRules Rules, CampaignCatalog Campaigns);
+
+    /// <summary>A customer read from the store (<paramref name="saved"/> null: never saved; <paramref name="erased"/>: a tombstone).</summary>
+    public static (Life Life, List<Effect> Effects) Start(string customerId, CustomerState? saved, bool erased)
+    {
+        var effects = new List<Effect>();
+        if (erased)
+        {
+            return (new Life { State = CustomerState.Empty(customerId), Erased = true }, effects);
+        }
+        if (saved is null)
+        {
+            return (new Life { State = CustomerState.Empty(customerId) }, effects);
+        }
+        var life = new Life { State = saved, Durable = saved, Published = saved };
+        effects.Add(new BecameDurable(saved));
+        // The last publication may have died with the previous process (kill -9 between the save
+        // and the producer's send): announce the saved profile again, without change events.
+        // Latest wins on the compacted topic, so a repeat is harmless.
+        effects.Add(new Announce(saved, null, WithChanges: false));
+        life = StartPublishing(life, saved, effects);
+        if (saved.HandOverPending && saved.MergedInto is { } survivor)
+        {
+            // Frozen for a merge whose hand-over died with the previous process. Nobody asks
+            // again (the resolver follows the pointer), so the customer resumes it itself.
+            life = Merge(life, survivor, ActorRefs.Nobody, effects);
+        }
+        return (life, effects);
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// <summary>Input events for this customer, each answered with an <see cref="EventOutcome"/> once durable.</summary>
+    public static (Life, List<Effect>) Observe(Life life, IReadOnlyList<BatchItem> items, IActorRef replyTo, IActorRef self, Context ctx)
+    {
+        var effects = new List<Effect>();
+        var id = life.CustomerId;
+        if (life.Erased)
+        {
+            foreach (var item in items)
+            {
+                effects.Add(new Reply(replyTo, new EventOutcome(item.Ticket, id, OutcomeKind.Unknown, Detail: "customer erased")));
+            }
+            return (life, effects);
+        }
+        if (life.Erase != EraseStage.None)
+        {
+            // Ingest retries; by then the ids are released and the event finds (or creates) its customer afresh.
+            foreach (var item in items)
+            {
+                effects.Add(new Reply(replyTo, new EventOutcome(item.Ticket, id, OutcomeKind.Failed, Detail: "customer is being erased")));
+            }
+            return (life, effects);
+        }
+        var message = new Deliver(items, replyTo);
+        if (life.State.HandOverPending)
+        {
+            // Until the survivor holds this customer's history: a refund of an order only this side
+            // has seen would find no order there (and be dead-lettered after its grace).
+            return (life with { HeldMessages = life.HeldMessages.Add(new Held(message, replyTo)) }, effects);
+        }
+        if (life.State.MergedInto is { } survivor)
+        {
+            effects.Add(new Forward(new Held(message, replyTo), survivor));
+            return (life, effects);
+        }
+
+        var state = life.State;
+        var sales = life.Sales;
+        var touches = life.Touches;
+        var check = life.RowsCheck;
+        var outcomes = new EventOutcome[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            var events = CustomerDecider.Decide(state, new ObserveCommand(item.Event, ctx.Now), ctx.Rules, ctx.Campaigns);
+            if (events.Count == 0)
+            {
+                outcomes[i] = EventOutcome.Accepted(item.Ticket, id); // a duplicate: nothing to do
+                continue;
+            }
+            state = CustomerDecider.ApplyAll(state, events, ctx.Rules);
+            var outcome = EventOutcome.Accepted(item.Ticket, id);
+            foreach (var e in events)
+            {
+                switch (e)
+                {
+                    case OrderRecorded or RefundRecorded when SalesProjection.Sale(id, e) is { } sale:
+                        sales = sales.Add(sale);
+                        check |= item.MaybeSeen;
+                        break;
+                    case TouchRecorded t:
+                        touches = touches.Add(SalesProjection.Touch(id, t));
+                        check |= item.MaybeSeen;
+                        break;
+                    case RefundUnmatched u:
+                        outcome = new EventOutcome(item.Ticket, id, OutcomeKind.RefundUnmatched, Detail: $"refund of order {u.OrderId} ({u.Reason})");
+                        break;
+                    case OrderRejected o:
+                        outcome = new EventOutcome(item.Ticket, id, OutcomeKind.Rejected, Siyu.Contracts.Validation.RejectReason.OrderRejected, $"order {o.OrderId}: {o.Reason}");
+                        break;
+                }
+            }
+            outcomes[i] = outcome;
+        }
+        // Audiences and anything due follow the events at once (one tick per delivery).
+        var tick = CustomerDecider.Decide(state, new Tick(ctx.Now), ctx.Rules, ctx.Campaigns);
+        if (tick.Count > 0)
+        {
+            state = CustomerDecider.ApplyAll(state, tick, ctx.Rules);
+        }
+        var dirty = life.Dirty || state.Version != life.State.Version;
+        life = life with { State = state, Dirty = dirty, Sales = sales, Touches = touches, RowsCheck = check };
+        foreach (var outcome in outcomes)
+        {
+            life = ReplyWhenDurable(life, replyTo, outcome, outcome with { Kind = OutcomeKind.Failed, Detail = "the customer's save failed" }, effects);
+        }
+        return (MaybeSave(life, ctx, effects), effects);
+    }
+
+    /// <summary>A due wake: tick, and save (which also stores the next wake) before answering.</summary>
+    public static (Life, List<Effect>) Wake(Life life, IActorRef replyTo, object woken, Context ctx)
+    {
+        var effects = new List<Effect>();
+        if (life.Erased || life.State.MergedInto is not null || life.Erase != EraseStage.None)
+        {
+            effects.Add(new Reply(replyTo, woken)); // nothing of its own to wake (a pointer's wakes went to the survivor)
+            return (life, effects);
+        }
+        var tick = CustomerDecider.Decide(life.State, new Tick(ctx.Now), ctx.Rules, ctx.Campaigns);
+        var state = tick.Count > 0 ? CustomerDecider.ApplyAll(life.State, tick, ctx.Rules) : life.State;
+        // Always saved: the stored next wake must move past now even when the tick decided nothing.
+        life = life with { State = state, Dirty = true };
+        life = ReplyWhenDurable(life, replyTo, woken, new Status.Failure(new InvalidOperationException("save failed")), effects);
+        return (MaybeSave(life, ctx, effects), effects);
+    }
+
+    // ---------------------------------------------------------------- saving
+
+    /// <summary>Starts a save when something changed and none is under way.</summary>
+    public static Life MaybeSave(Life life, Context ctx, List<Effect> effects)
+    {
+        if (!life.Dirty || life.Saving || life.RetryScheduled || life.Erased || life.Erase is EraseStage.ReleasingIds or EraseStage.Tombstoning)
+        {
+            return life;
+        }
+        var next = life.State.MergedInto is null ? OperationsDecider.NextWake(life.State, ctx.Now, ctx.Rules) : null;
+        effects.Add(new Save(life.State, life.Sales, life.Touches, life.RowsCheck, next));
+        return life with
+        {
+            Dirty = false,
+            Saving = true,
+            SavingState = life.State,
+            SavingSales = life.Sales,
+            SavingTouches = life.Touches,
+            SavingRowsCheck = life.RowsCheck,
+            Sales = [],
+            Touches = [],
+            RowsCheck = false,
+            InSave = life.InSave.AddRange(life.Waiting),
+            Waiting = [],
+        };
+    }
+
+    public static (Life, List<Effect>) Saved(Life life, Context ctx)
+    {
+        var effects = new List<Effect>();
+        var saved = life.SavingState ?? throw new InvalidOperationException("no save under way");
+        effects.Add(new BecameDurable(saved));
+        foreach (var p in life.InSave)
+        {
+            effects.Add(new Reply(p.To, p.Success));
+        }
+        effects.Add(new Announce(saved, life.Published, WithChanges: true));
+        life = life with
+        {
+            Saving = false,
+            SavingState = null,
+            SavingSales = [],
+            SavingTouches = [],
+            SavingRowsCheck = false,
+            Durable = saved,
+            Published = saved,
+            InSave = [],
+            FailedSaves = 0,
+        };
+        life = StartPublishing(life, saved, effects);
+        life = AfterSave(life, ctx, effects);
+        return (MaybeSave(life, ctx, effects), effects);
+    }
+
+    /// <param name="rowsWritten">Whether the save's ClickHouse rows were inserted before it failed (then they are not sent again).</param>
+    public static (Life, List<Effect>) SaveFailed(Life life, bool rowsWritten, Context ctx)
+    {
+        var effects = new List<Effect>();
+        foreach (var p in life.InSave)
+        {
+            effects.Add(new Reply(p.To, p.Failure));
+        }
+        var failed = life.FailedSaves + 1;
+        life = life with
+        {
+            Saving = false,
+            SavingState = null,
+            Dirty = true, // the state still has to reach the store
+            Sales = rowsWritten ? life.Sales : life.SavingSales.AddRange(life.Sales),
+            Touches = rowsWritten ? life.Touches : life.SavingTouches.AddRange(life.Touches),
+            RowsCheck = life.RowsCheck || (!rowsWritten && life.SavingRowsCheck),
+            SavingSales = [],
+            SavingTouches = [],
+            SavingRowsCheck = false,
+            InSave = [],
+            FailedSaves = failed,
+            RetryScheduled = true,
+        };
+        // Backoff: a database that is down is not hammered (50 ms doubling per failure, at most 5 s).
+        effects.Add(new RetrySaveAfter(TimeSpan.FromMilliseconds(Math.Min(5_000, 50 * Math.Pow(2, Math.Min(failed, 16))))));
+        if (life.Erase == EraseStage.WaitingForSave)
+        {
+            life = BeginErasure(life, effects); // the erasure removes the state anyway
+        }
+        return (life, effects);
+    }
+
+    public static (Life, List<Effect>) RetrySave(Life life, Context ctx)
+    {
+        var effects = new List<Effect>();
+        return (MaybeSave(life with { RetryScheduled = false }, ctx, effects), effects);
+    }
+
+    /// <summary>Whatever waited for a save: the next merge or erasure step.</summary>
+    private static Life AfterSave(Life life, Context ctx, List<Effect> effects)
+    {
+        if (life.Dirty)
+        {
+            return life; // another save follows; the next step waits for it
+        }
+        switch (life.Merge)
+        {
+            case MergeStage.Freezing when life.State.MergedInto is { } survivor:
+                // Hand over only saved state: the save wrote the rows of the events applied before
+                // it. Handed over unsaved, those events counted at the survivor while their rows
+                // could die with the process (an order lost from ClickHouse in the kill -9 test).
+                effects.Add(new HandOver(survivor, life.State with { MergedInto = null, HandOverPending = false }));
+                return life with { Merge = MergeStage.HandingOver };
+            case MergeStage.Pointing:
+                foreach (var w in life.MergeWaiters)
+                {
+                    effects.Add(new Reply(w, new MergedReply(life.CustomerId, life.State.MergedInto!)));
+                }
+                var held = life.HeldMessages;
+                life = life with { Merge = MergeStage.None, MergeWaiters = [], HeldMessages = [] };
+                if (!held.IsEmpty)
+                {
+                    effects.Add(new Redeliver(held)); // now forwarded to the survivor
+                }
+                return life;
+        }
+        if (life.Erase == EraseStage.WaitingForSave)
+        {
+            return BeginErasure(life, effects);
+        }
+        return life;
+    }
+
+    private static Life ReplyWhenDurable(Life life, IActorRef to, object success, object failure, List<Effect> effects)
+    {
+        if (!life.Dirty && !life.Saving)
+        {
+            effects.Add(new Reply(to, success)); // already durable (a duplicate of a saved event)
+            return life;
+        }
+        // Not "a save with waiters is under way": a save retried after a failure may carry no
+        // waiter, and a duplicate arriving meanwhile must still wait for it.
+        return life with { Waiting = life.Waiting.Add(new Pending(to, success, failure)) };
+    }
+
+    // ---------------------------------------------------------------- operations outbox
+
+    /// <summary>Publishes the saved outbox; it is emptied only once the publisher confirmed (at-least-once).</summary>
+    private static Life StartPublishing(Life life, CustomerState saved, List<Effect> effects)
+    {
+        if (saved.Ops.Outbox.IsEmpty)
+        {
+            return life;
+        }
+        // Only what the current state still holds: a save that was under way when a publication
+        // was confirmed must not publish it again.
+        var current = life.State.Ops.Outbox;
+        var notices = saved.Ops.Outbox.Where(n => !life.Publishing.Contains(n.Id) && current.Any(c => c.Id == n.Id)).ToImmutableArray();
+        if (notices.IsEmpty)
+        {
+            return life;
+        }
+        effects.Add(new PublishNotices(saved.CustomerId, notices));
+        return life with { Publishing = life.Publishing.Union(notices.Select(n => n.Id)) };
+    }
+
+    public static (Life, List<Effect>) OutboxPublished(Life life, IReadOnlyCollection<string> ids, Context ctx)
+    {
+        var effects = new List<Effect>();
+        var state = OperationsDecider.Published(life.State, ids);
+        // The shorter outbox is saved with the next save (a crash republishes: notice ids dedup).
+        life = life with { Publishing = life.Publishing.Except(ids), State = state, Dirty = life.Dirty || !ReferenceEquals(state, life.State) };
+        return (MaybeSave(life, ctx, effects), effects);
+    }
+
+    public static Life OutboxFailed(Life life, IReadOnlyCollection<string> ids) =>
+        life with { Publishing = life.Publishing.Except(ids) }; // published again after the next save
+
+    // ---------------------------------------------------------------- merges
+
+    /// <summary>The resolver asks this customer to fold itself into <paramref name="survivorId"/>.</summary>
+    public static (Life, List<Effect>) MergeInto(Life life, string survivorId, IActorRef replyTo, Context ctx)
+    {
+        var effects = new List<Effect>();
+        life = Merge(life, survivorId, replyTo, effects, ctx);
+        return (life, effects);
+    }
+
+    private static Life Merge(Life life, string survivorId, IActorRef replyTo, List<Effect> effects, Context? ctx = null)
+    {
+        var id = life.CustomerId;
+        if (life.Erased || survivorId == id)
+        {
+            Answer(replyTo, new MergedReply(id, life.Erased ? survivorId : id), effects);
+            return life;
+        }
+        if (life.State.MergedInto is { } already && !life.State.HandOverPending)
+        {
+            Answer(replyTo, new MergedReply(id, already), effects);
+            return life;
+        }
+        var waiters = replyTo.IsNobody() ? life.MergeWaiters : life.MergeWaiters.Add(replyTo);
+        if (life.State.MergedInto is null)
+        {
+            // Point at the survivor and freeze the state before handing it over: events applied
+            // after a hand-over that a crash left unconfirmed would otherwise go into a second
+            // hand-over that the survivor ignores as already absorbed.
+            var now = ctx?.Now ?? life.State.UpdatedAt;
+            var events = CustomerDecider.Decide(life.State, new BeginHandOver(survivorId, now), ctx?.Rules ?? CustomerRules.Default);
+            var state = CustomerDecider.ApplyAll(life.State, events, ctx?.Rules ?? CustomerRules.Default);
+            life = life with { State = state, Dirty = true, Merge = MergeStage.Freezing, MergeWaiters = waiters };
+            return ctx is null ? life : MaybeSave(life, ctx, effects);
+        }
+        life = life with { MergeWaiters = waiters };
+        if (life.Merge != MergeStage.None)
+        {
+            return life; // under way; the waiter is answered with the others
+        }
+        // A pending hand-over resumed (after a restart, or a retry after a failure).
+        if (life.Dirty || life.Saving)
+        {
+            return life with { Merge = MergeStage.Freezing };
+        }
+        effects.Add(new HandOver(life.State.MergedInto!, life.State with { MergedInto = null, HandOverPending = false }));
+        return life with { Merge = MergeStage.HandingOver };
+    }
+
+    public static (Life, List<Effect>) ResumeHandOver(Life life, Context ctx)
+    {
+        var effects = new List<Effect>();
+        if (life.State.HandOverPending && life.State.MergedInto is { } survivor && life.Merge == MergeStage.None)
+        {
+            life = Merge(life, survivor, ActorRefs.Nobody, effects, ctx);
+        }
+        return (life, effects);
+    }
+
+    /// <summary>The survivor saved the handed state: keep only the pointer and repoint the ids.</summary>
+    public static (Life, List<Effect>) HandedOver(Life life, Context ctx)
+    {
+        var effects = new List<Effect>();
+        var survivor = life.State.MergedInto!;
+        var ids = life.State.Ids;
+        var events = CustomerDecider.Decide(life.State, new MarkMergedInto(survivor, ctx.Now), ctx.Rules);
+        var state = CustomerDecider.ApplyAll(life.State, events, ctx.Rules);
+        effects.Add(new Repoint(ids, life.CustomerId, survivor));
+        life = life with { State = state, Dirty = true, Merge = MergeStage.Pointing };
+        return (MaybeSave(life, ctx, effects), effects);
+    }
+
+    /// <summary>
+    /// The hand-over failed: the resolver treats a pointer as a finished merge and will not ask
+    /// again, so the frozen state must reach the survivor on this customer's own initiative.
+    /// </summary>
+    public static (Life, List<Effect>) HandOverFailed(Life life, Exception cause)
+    {
+        var effects = new List<Effect>();
+        foreach (var w in life.MergeWaiters)
+        {
+            effects.Add(new Reply(w, new Status.Failure(cause)));
+        }
+        effects.Add(new RetryHandOverAfter(HandOverRetry));
+        return (life with { Merge = MergeStage.None, MergeWaiters = [] }, effects);
+    }
+
+    /// <summary>This customer is the survivor: fold the other's history in, answer once saved.</summary>
+    public static (Life, List<Effect>) Absorb(Life life, AbsorbCustomer message, IActorRef replyTo, Context ctx)
+    {
+        var effects = new List<Effect>();
+        if (life.State.HandOverPending || life.Erase != EraseStage.None)
+        {
+            return (life with { HeldMessages = life.HeldMessages.Add(new Held(message, replyTo)) }, effects);
+        }
+        if (life.State.MergedInto is { } survivor)
+        {
+            effects.Add(new Forward(new Held(message, replyTo), survivor));
+            return (life, effects);
+        }
+        var reply = new CustomerAbsorbedReply(life.CustomerId, message.Other.CustomerId);
+        if (life.Erased)
+        {
+            // Absorbed into a customer erased meanwhile: its history goes with the erased person.
+            effects.Add(new Reply(replyTo, reply));
+            return (life, effects);
+        }
+        var events = CustomerDecider.Decide(life.State, new AbsorbCommand(message.Other, ctx.Now), ctx.Rules, ctx.Campaigns);
+        var state = CustomerDecider.ApplyAll(life.State, events, ctx.Rules);
+        life = life with { State = state, Dirty = life.Dirty || state.Version != life.State.Version };
+        life = ReplyWhenDurable(life, replyTo, reply, new Status.Failure(new InvalidOperationException("saving the absorbed history failed")), effects);
+        return (MaybeSave(life, ctx, effects), effects);
+    }
+
+    // ---------------------------------------------------------------- erasure
+
+    public static (Life, List<Effect>) Erase(Life life, EraseCustomer message, IActorRef replyTo)
+    {
+        var effects = new List<Effect>();
+        var id = life.CustomerId;
+        if (life.State.HandOverPending || life.Erase != EraseStage.None)
+        {
+            // The survivor erases this customer's history once it holds it; a second request waits for the first.
+            return (life with { HeldMessages = life.HeldMessages.Add(new Held(message, replyTo)) }, effects);
+        }
+        if (life.State.MergedInto is { } survivor)
+        {
+            effects.Add(new Forward(new Held(message, replyTo), survivor));
+            return (life, effects);
+        }
+        if (life.Erased || (life.State.IsNew && life.State.MergedFrom.Count == 0 && life.Durable is null))
+        {
+            effects.Add(new Reply(replyTo, new CustomerErased(id, Found: false)));
+            return (life, effects);
+        }
+        life = life with { EraseReplyTo = replyTo };
+        if (life.Saving)
+        {
+            return (life with { Erase = EraseStage.WaitingForSave }, effects);
+        }
+        return (BeginErasure(life, effects), effects);
+    }
+
+    private static Life BeginErasure(Life life, List<Effect> effects)
+    {
+        effects.Add(new ReleaseIds(life.State.Ids, life.CustomerId));
+        return life with { Erase = EraseStage.ReleasingIds };
+    }
+
+    public static (Life, List<Effect>) IdsReleased(Life life)
+    {
+        var effects = new List<Effect> { new WriteTombstone(life.CustomerId) };
+        return (life with { Erase = EraseStage.Tombstoning }, effects);
+    }
+
+    public static (Life, List<Effect>) TombstoneSaved(Life life)
+    {
+        var effects = new List<Effect> { new AnnounceErasure(life.CustomerId, life.State.MergedFrom) };
+        // Applied events are settled: their data is gone with the rest.
+        foreach (var p in life.Waiting.AddRange(life.InSave))
+        {
+            effects.Add(new Reply(p.To, p.Success));
+        }
+        if (life.EraseReplyTo is { } to)
+        {
+            effects.Add(new Reply(to, new CustomerErased(life.CustomerId, Found: true)));
+        }
+        if (!life.HeldMessages.IsEmpty)
+        {
+            effects.Add(new Redeliver(life.HeldMessages));
+        }
+        return (new Life { State = CustomerState.Empty(life.CustomerId), Erased = true }, effects);
+    }
+
+    public static (Life, List<Effect>) EraseFailed(Life life, Exception cause, Context ctx)
+    {
+        var effects = new List<Effect>();
+        if (life.EraseReplyTo is { } to)
+        {
+            effects.Add(new Reply(to, new Status.Failure(cause)));
+        }
+        if (!life.HeldMessages.IsEmpty)
+        {
+            effects.Add(new Redeliver(life.HeldMessages));
+        }
+        life = life with { Erase = EraseStage.None, EraseReplyTo = null, HeldMessages = [] };
+        return (MaybeSave(life, ctx, effects), effects);
+    }
+
+    private static void Answer(IActorRef to, object message, List<Effect> effects)
+    {
+        if (!to.IsNobody())
+        {
+            effects.Add(new Reply(to, message));
+        }
+    }
+}
