@@ -70,9 +70,8 @@ public sealed class CustomerEntitySpecs : IAsyncLifetime
         var customer = await CustomerOf(IdType.MemberId, "M3");
         await using var db = new SqliteConnection($"Data Source={_akka.DatabasePath}");
         await db.OpenAsync();
-        var table = (string)(await new SqliteCommand("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%snapshot%'", db).ExecuteScalarAsync())!;
-        var count = new SqliteCommand($"SELECT COUNT(*) FROM \"{table}\" WHERE persistence_id = $p", db);
-        count.Parameters.AddWithValue("$p", "customer-" + customer.CustomerId);
+        var count = new SqliteCommand("SELECT COUNT(*) FROM siyu_customers WHERE customer_id = $p", db);
+        count.Parameters.AddWithValue("$p", customer.CustomerId);
         Assert.Equal(1L, (long)(await count.ExecuteScalarAsync())!);
     }
 
@@ -149,7 +148,7 @@ public sealed class CustomerEntitySpecs : IAsyncLifetime
                 events.Add(Events.Order($"race-{p}-{v}", views[v], 1m, minute: v));
             }
         }
-        await Task.WhenAll(events.OrderBy(_ => rng.Next()).Select(e => handler.HandleAsync(Events.Ingested(e), default).AsTask()));
+        await Task.WhenAll(events.OrderBy(_ => rng.Next()).Select(e => handler.HandleAsync(Events.Ingested(e), default)));
 
         var survivors = new HashSet<string>();
         var orders = 0;
@@ -182,7 +181,7 @@ public sealed class CustomerEntitySpecs : IAsyncLifetime
         var ids = new CustomerIds { MemberId = "M9" };
         await handler.HandleAsync(Events.Ingested(Events.Order("w0", ids, 1m)), default);
         var orderDone = new TaskCompletionSource();
-        var refund = handler.HandleAsync(Events.Ingested(Events.Refund("w2", ids, "O-W1", 20m)) with { EarlierEventsDone = () => orderDone.Task }, default).AsTask();
+        var refund = handler.HandleAsync(Events.Ingested(Events.Refund("w2", ids, "O-W1", 20m)) with { EarlierEventsDone = () => orderDone.Task }, default);
         await Task.Delay(500); // well past the grace period
         Assert.False(refund.IsCompleted);
         await handler.HandleAsync(Events.Ingested(Events.Order("w1", ids, 50m, orderId: "O-W1", minute: 1)), default);

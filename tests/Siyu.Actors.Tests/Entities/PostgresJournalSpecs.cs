@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Npgsql;
+using Siyu.Ingest;
 using Siyu.Actors.Customers;
 using Siyu.Actors.Customers.Queries;
 using Siyu.Actors.Hosting;
@@ -52,8 +53,8 @@ public sealed class PostgresJournalSpecs : IClassFixture<PostgresJournalSpecs.Se
 
         await using var db = new NpgsqlConnection(_server.Postgres.ConnectionString);
         await db.OpenAsync();
-        await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM snapshot WHERE persistence_id = @p", db);
-        count.Parameters.AddWithValue("p", "customer-" + after.CustomerId);
+        await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM siyu_customers WHERE customer_id = @p", db);
+        count.Parameters.AddWithValue("p", after.CustomerId);
         Assert.Equal(1L, (long)(await count.ExecuteScalarAsync())!);
     }
 }

@@ -27,12 +27,12 @@ public sealed class RemoteMessageSerializationTests : IDisposable
         var state = new Customer("C-1").ObserveAll(
             Ev.Order("O1", 10.5m, T0, ids: new CustomerIds { MemberId = "M1", OpenId = "o1" }),
             Ev.Join("GR1", T0), Ev.Tag(T0, ("size", "42"))).State;
+        var key = IdKeys.Of(IdType.MemberId, "M1");
         return new TheoryData<string, object>
         {
-            { "ObserveEvent(order)", new ObserveEvent("C-1", Ev.Order("O1", 10.5m, T0, guideId: "G1", campaignId: "F1", payment: Payment.WecomCollect)) },
-            { "ObserveEvent(refund)", new ObserveEvent("C-1", Ev.Refund("O1", 1m, T0)) },
-            { "ObserveEvent(tag)", new ObserveEvent("C-1", Ev.Tag(T0, ("宝宝月龄", "0-6"))) },
-            { "EventAccepted", new EventAccepted("C-1", "e-1", []) },
+            { "CustomerBatch(order)", new CustomerBatch(3, ActorRefs.Nobody, [new BatchItem(7, "C-1", Ev.Order("O1", 10.5m, T0, guideId: "G1", campaignId: "F1", payment: Payment.WecomCollect), false)]) },
+            { "CustomerBatch(refund, tag)", new CustomerBatch(3, ActorRefs.Nobody, [new BatchItem(8, "C-1", Ev.Refund("O1", 1m, T0), true), new BatchItem(9, "C-1", Ev.Tag(T0, ("宝宝月龄", "0-6")), false)]) },
+            { "EventOutcome", new EventOutcome(7, "C-1", OutcomeKind.Rejected, "order_rejected", "order O1: older than retained orders") },
             { "AbsorbCustomer", new AbsorbCustomer("C-0", state) },
             { "CustomerAbsorbedReply", new CustomerAbsorbedReply("C-0", "C-1") },
             { "MergeInto", new MergeInto("C-1", "C-0") },
@@ -43,17 +43,11 @@ public sealed class RemoteMessageSerializationTests : IDisposable
             { "CustomerState", state },
             { "GetIdentity", new GetIdentity("C-1") },
             { "CustomerIdentity", new CustomerIdentity("C-1", T0, null, ids) },
-            { "ClaimId", new ClaimId("member_id:M1", "C-1") },
-            { "RepointId", new RepointId("member_id:M1", "C-1", "C-0") },
-            { "ReleaseId", new ReleaseId("member_id:M1", "C-1") },
-            { "LookupId", new LookupId("member_id:M1") },
-            { "IdOwner", new IdOwner("member_id:M1", "C-1") },
-            { "IdReleased", new IdReleased("member_id:M1") },
+            { "IdentityRequest", new IdentityRequest(4, [new IdOp(IdOpKind.Claim, key, "C-1"), new IdOp(IdOpKind.Repoint, key, "C-1", "C-0"), new IdOp(IdOpKind.Lookup, key)]) },
+            { "IdentityReply", new IdentityReply(["C-1", null]) },
+            { "PokeCustomerShard", new PokeCustomerShard(5) },
             { "WakeCustomer", new WakeCustomer("C-1", T0) },
             { "CustomerWoken", new CustomerWoken("C-1", T0) },
-            { "ScheduleWake", new ScheduleWake(3, "C-1", T0) },
-            { "WakeScheduled", new WakeScheduled("C-1", T0) },
-            { "CancelWakes", new CancelWakes(3, "C-1") },
         };
     }
 

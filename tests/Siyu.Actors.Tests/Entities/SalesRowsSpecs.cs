@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Akka.Actor;
+using Siyu.Ingest;
 using Siyu.Actors.Campaigns;
 using Siyu.Actors.Customers;
 using Siyu.Actors.Publishing;
@@ -17,13 +18,13 @@ public sealed class SalesRowsSpecs : IAsyncLifetime
         public ConcurrentQueue<AttributedSale> Sales { get; } = new();
         public int FailuresLeft;
 
-        public Task WriteAsync(IReadOnlyList<AttributedSale> sales, IReadOnlyList<Touch> touches, CancellationToken ct)
+        public Task WriteAsync(SalesRows rows, CancellationToken ct)
         {
             if (Interlocked.Decrement(ref FailuresLeft) >= 0)
             {
                 return Task.FromException(new IOException("clickhouse unreachable"));
             }
-            foreach (var s in sales)
+            foreach (var s in rows.Sales.Concat(rows.MaybeStoredSales))
             {
                 Sales.Enqueue(s);
             }
@@ -39,9 +40,8 @@ public sealed class SalesRowsSpecs : IAsyncLifetime
 
     public SalesRowsSpecs() => _akka = new ActorSystemFixture(options: new CustomerEntityOptions
     {
-        Sales = _writer,
         Campaigns = () => CampaignCatalog.Empty.With(Flash),
-    });
+    }, sales: _writer);
 
     public async Task InitializeAsync() => await _akka.StartAsync();
     public async Task DisposeAsync() => await _akka.DisposeAsync();
