@@ -84,10 +84,27 @@ public sealed class IdentityResolver(IActorRef identities, IActorRef customers, 
             Remember(key, owner);
         }
 
+        // A new id beside ids of one known customer joins that customer, within the id limits:
+        // what that customer already has is asked once per customer for the whole batch.
+        var joining = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (prepared[i] is { } p && SingleOwner(p, known, null) is { } owner && Array.Exists(p.Keys, k => known[k] is null))
+            {
+                joining.Add(owner);
+            }
+        }
+        var identities = new Dictionary<string, CustomerIdentity>(StringComparer.Ordinal);
+        foreach (var identity in await Task.WhenAll(joining.Select(async c => (Asked: c, Now: await Canonical(c, ct)))))
+        {
+            identities[identity.Asked] = identity.Now;
+        }
+
         // Decide each event in batch order; ids claimed by an earlier event of the batch count as known.
         var plan = new string?[batch.Count];
         var claims = new Dictionary<int, List<IdOp>>();
         var proposed = new Dictionary<IdHash, string>();
+        var claimedFor = new Dictionary<string, List<LinkedId>>(StringComparer.Ordinal);
         var now = _clock.GetUtcNow();
         for (var i = 0; i < batch.Count; i++)
         {
@@ -95,31 +112,39 @@ public sealed class IdentityResolver(IActorRef identities, IActorRef customers, 
             {
                 continue;
             }
-            string? owner = null;
-            var several = false;
-            foreach (var key in p.Keys)
+            var owner = SingleOwner(p, known, proposed);
+            if (owner is null && Array.Exists(p.Keys, k => (known[k] ?? proposed.GetValueOrDefault(k)) is not null))
             {
-                var o = known[key] ?? proposed.GetValueOrDefault(key);
-                if (o is null)
+                continue; // several customers: the slow path merges
+            }
+            var target = owner ?? NewCustomerId(now);
+            var fresh = new List<LinkedId>();
+            for (var k = 0; k < p.Keys.Length; k++)
+            {
+                if (known[p.Keys[k]] is null && !proposed.ContainsKey(p.Keys[k]))
+                {
+                    fresh.Add(p.Ids[k]);
+                }
+            }
+            if (owner is not null && fresh.Count > 0)
+            {
+                // Join: the customer's ids (saved, and claimed for it earlier in this batch) plus these
+                // must stay within the limits, or the slow path lets the lowest-priority id give way.
+                var existing = identities.TryGetValue(owner, out var identity) ? identity.Ids.AsEnumerable() : [];
+                target = identity?.CustomerId ?? owner;
+                var union = existing.Concat(claimedFor.GetValueOrDefault(target) ?? []).Concat(p.Ids).Distinct().ToList();
+                if (Enum.GetValues<IdType>().Any(t => union.Count(id => id.Type == t) > rules.IdLimit(t)))
                 {
                     continue;
                 }
-                several |= owner is not null && owner != o;
-                owner ??= o;
             }
-            if (several)
+            plan[i] = target;
+            foreach (var id in fresh)
             {
-                continue; // the slow path merges
-            }
-            owner ??= NewCustomerId(now);
-            plan[i] = owner;
-            foreach (var key in p.Keys)
-            {
-                if (known[key] is null && !proposed.ContainsKey(key))
-                {
-                    proposed[key] = owner;
-                    Add(claims, key, new IdOp(IdOpKind.Claim, key, owner));
-                }
+                var key = IdKeys.Of(id);
+                proposed[key] = target;
+                Add(claims, key, new IdOp(IdOpKind.Claim, key, target));
+                (claimedFor.TryGetValue(target, out var list) ? list : claimedFor[target] = []).Add(id);
             }
         }
         foreach (var (key, owner) in await Send(claims, ct))
@@ -134,13 +159,35 @@ public sealed class IdentityResolver(IActorRef identities, IActorRef customers, 
             {
                 continue;
             }
-            // Every id must now be durably owned by the planned customer; a lost race goes slow.
-            var settled = plan[i] is { } c && Array.TrueForAll(p.Keys, k => known[k] == c);
+            // Every id must now be durably owned by the planned customer (or by one merged into it);
+            // a lost race or a join over the limits goes slow.
+            var settled = plan[i] is { } c && Array.TrueForAll(p.Keys, k =>
+                known[k] == c || (known[k] is { } o && identities.TryGetValue(o, out var id) && id.CustomerId == c));
             results[i] = settled
                 ? new Resolution(plan[i], p.Ids, null)
                 : await ResolveSlowly(p, ct);
         }
         return results;
+    }
+
+    /// <summary>The one customer the event's ids already belong to; null when none or several.</summary>
+    private static string? SingleOwner(Prepared p, Dictionary<IdHash, string?> known, Dictionary<IdHash, string>? proposed)
+    {
+        string? owner = null;
+        foreach (var key in p.Keys)
+        {
+            var o = known[key] ?? proposed?.GetValueOrDefault(key);
+            if (o is null)
+            {
+                continue;
+            }
+            if (owner is not null && owner != o)
+            {
+                return null;
+            }
+            owner = o;
+        }
+        return owner;
     }
 
     private sealed record Prepared(List<LinkedId> Ids, IdHash[] Keys);
@@ -191,7 +238,7 @@ public sealed class IdentityResolver(IActorRef identities, IActorRef customers, 
     private async Task<string?> One(IdOpKind kind, IdHash key, string? owner, CancellationToken ct)
     {
         var reply = await identities.Ask<IdentityReply>(
-            new IdentityRequest(IdentityShards.Of(key, maxShards), [new IdOp(kind, key, owner)]), askTimeout, ct);
+            new IdentityRequest(IdentityShards.Of(key, maxShards), new[] { new IdOp(kind, key, owner) }), askTimeout, ct);
         var result = reply.Owners[0];
         Remember(key, result);
         return result;
@@ -225,16 +272,18 @@ public sealed class IdentityResolver(IActorRef identities, IActorRef customers, 
                 // Where each of them lives now (earlier merges leave pointers).
                 var now = await Task.WhenAll(distinct.Select(c => Canonical(c, ct)));
                 var customersNow = now.DistinctBy(i => i.CustomerId).ToList();
+                // Guard rail: a merge or a join that would give one customer more ids of a type than
+                // allowed (two member_ids: the shared tablet) drops the event's lowest-priority id instead.
+                var union = customersNow.SelectMany(c => c.Ids).Concat(keep).Distinct().ToList();
+                var broken = Enum.GetValues<IdType>().Any(t => union.Count(id => id.Type == t) > rules.IdLimit(t));
+                if (broken && keep.Count > 1)
+                {
+                    keep.RemoveAt(keep.Count - 1);
+                    keys.RemoveAt(keys.Count - 1);
+                    continue;
+                }
                 if (customersNow.Count > 1)
                 {
-                    var union = customersNow.SelectMany(c => c.Ids).Concat(keep).Distinct().ToList();
-                    var broken = Enum.GetValues<IdType>().Any(t => union.Count(id => id.Type == t) > rules.IdLimit(t));
-                    if (broken && keep.Count > 1)
-                    {
-                        keep.RemoveAt(keep.Count - 1);
-                        keys.RemoveAt(keys.Count - 1);
-                        continue;
-                    }
                     var survivor = customersNow.Select(c => c.CustomerId).Min(StringComparer.Ordinal)!;
                     foreach (var other in customersNow.Where(c => c.CustomerId != survivor))
                     {

@@ -202,7 +202,7 @@ public sealed class CustomerEventHandler : IEventHandler, IDisposable
         {
             await Task.WhenAll(Task.Delay(_refundGrace, _stop.Token), work.Ingested.EarlierEventsDone().WaitAsync(_stop.Token));
             var item = Item(work, Environment.TickCount64 + (long)_timeout.TotalMilliseconds);
-            _customers.Tell(new CustomerBatch(CustomerShards.Of(item.CustomerId, _maxShards), _replies, [item]));
+            _customers.Tell(new CustomerBatch(CustomerShards.Of(item.CustomerId, _maxShards), _replies, new List<BatchItem> { item }));
         }
         catch (Exception e)
         {

@@ -75,10 +75,10 @@ public sealed class StoreService(SiyuSettings settings, ISalesWriter rows, ILogg
         {
             return HealthCheckResult.Unhealthy($"{journal} not open yet");
         }
-        if (_store.Status is { FailingSince: { } since } status)
+        if (_store.Status.Failing is { } f)
         {
             return HealthCheckResult.Unhealthy(
-                $"{journal}: customers' saves failing since {since:yyyy-MM-ddTHH:mm:ssZ} ({status.FailedBatches} batches), events held unacknowledged and retried: {status.LastError}");
+                $"{journal}: customers' saves failing since {f.Since:yyyy-MM-ddTHH:mm:ssZ} ({f.Batches} batches), events held unacknowledged and retried: {f.Error}");
         }
         try
         {
