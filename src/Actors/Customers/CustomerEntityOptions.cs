@@ -26,8 +26,8 @@ public sealed record CustomerEntityOptions
     /// <summary>A wake not answered within this is sent again.</summary>
     public TimeSpan WakeRetryAfter { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Where states and id owners are saved (group commit) and read back.</summary>
-    public Storage.Committer? Committer { get; init; }
+    /// <summary>Where states and id owners are saved (group commit) and read back; asked when a shard starts (the store opens with the node).</summary>
+    public Func<Storage.Committer>? Committer { get; init; }
 
     public Publishing.IProfilePublisher Publisher { get; init; } = Publishing.NoProfilePublisher.Instance;
 
@@ -44,7 +44,7 @@ public sealed record CustomerEntityOptions
     public Identity.ResidentIndex ResidentIndex { get; init; } = new();
 
     public Storage.Committer RequireCommitter() =>
-        Committer ?? throw new InvalidOperationException("customers need a Committer (CustomerEntityOptions.Committer)");
+        Committer?.Invoke() ?? throw new InvalidOperationException("customers need a Committer (CustomerEntityOptions.Committer)");
 }
 
 /// <summary>The regions a customer talks to, resolved when its shard starts.</summary>

@@ -58,9 +58,8 @@ public static class CustomerSharding
     /// </summary>
     public static AkkaConfigurationBuilder WithCustomerSharding(this AkkaConfigurationBuilder builder, CustomerEntityOptions entity)
     {
-        var committer = entity.RequireCommitter();
         builder.WithShardRegion<IdentityRegion>("identity",
-            (_, _, _) => id => IdentityShard.PropsFor(int.Parse(id, CultureInfo.InvariantCulture), committer, entity.ResidentIndex),
+            (_, _, _) => id => IdentityShard.PropsFor(int.Parse(id, CultureInfo.InvariantCulture), entity.RequireCommitter(), entity.ResidentIndex),
             new IdentityMessageExtractor(),
             new ShardOptions
             {
@@ -95,10 +94,19 @@ public static class CustomerSharding
         public ShardKeeper(IActorRef customers, int shards)
         {
             var next = 0;
+            Receive<string>(m => m == "stop", _ => Timers.CancelAll());
             Receive<string>(_ =>
             {
                 customers.Tell(new PokeCustomerShard(next));
                 next = (next + 1) % shards;
+            });
+            var self = Self;
+            // A node that is leaving must not start shards (they would be handed off at once, or
+            // buffered by a region that is stopping).
+            CoordinatedShutdown.Get(Context.System).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-shard-keeper", () =>
+            {
+                self.Tell("stop");
+                return Task.FromResult(Akka.Done.Instance);
             });
         }
 

@@ -105,7 +105,7 @@ public static class SiyuNode
                 Clock = clock,
                 MaxShards = settings.Customers.MaxShards,
                 PassivateIdleAfter = TimeSpan.FromSeconds(settings.Customers.PassivateIdleSeconds),
-                Committer = sp.GetRequiredService<StoreService>().Committer,
+                Committer = () => sp.GetRequiredService<StoreService>().Committer,
                 Publisher = sp.GetRequiredService<IProfilePublisher>(),
                 Campaigns = () => sp.GetRequiredService<CampaignFeed>().Current,
                 Operations = sp.GetRequiredService<IOperationsPublisher>(),

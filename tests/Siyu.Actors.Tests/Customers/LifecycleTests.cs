@@ -84,6 +84,20 @@ public sealed class LifecycleTests : TestKit
     }
 
     [Fact]
+    public void A_duplicate_arriving_during_a_save_is_answered_when_that_save_succeeds()
+    {
+        var order = Ev.Order("O1", 10m, Ev.T0);
+        var (life, _) = Observe(New(), order);
+        (life, var effects) = Observe(life, order); // redelivered while its own save is under way
+        Assert.Empty(effects);
+
+        (life, effects) = CustomerLifecycle.Saved(life, Ctx);
+        Assert.Equal(2, Outcomes(effects).Count);
+        Assert.DoesNotContain(effects, e => e is Save);
+        Assert.True(life.Idle);
+    }
+
+    [Fact]
     public void A_failed_save_fails_its_events_and_is_retried_and_a_duplicate_meanwhile_waits_for_that_retry()
     {
         var order = Ev.Order("O1", 10m, Ev.T0);

@@ -95,7 +95,7 @@ public sealed class ActorSystemFixture : IAsyncDisposable
             MaxShards = MaxShards,
             PassivateIdleAfter = _passivateIdleAfter,
             WakeCheckInterval = TimeSpan.FromMilliseconds(100),
-            Committer = _committer,
+            Committer = () => _committer!,
             Resident = new ResidentProfiles(),
             ResidentIndex = new ResidentIndex(),
         };

@@ -360,6 +360,16 @@ public static class CustomerLifecycle
             InSave = [],
             FailedSaves = 0,
         };
+        if (!life.Dirty)
+        {
+            // Nothing changed since this save began: what waited meanwhile (a duplicate, an answer
+            // that needed the state durable) is covered by it.
+            foreach (var p in life.Waiting)
+            {
+                effects.Add(new Reply(p.To, p.Success));
+            }
+            life = life with { Waiting = [] };
+        }
         life = StartPublishing(life, saved, effects);
         life = AfterSave(life, ctx, effects);
         return (MaybeSave(life, ctx, effects), effects);
