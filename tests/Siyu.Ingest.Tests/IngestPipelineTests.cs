@@ -197,10 +197,13 @@ public sealed class IngestPipelineTests(KafkaFixture kafka)
     {
         public ConcurrentBag<string> Seen { get; } = [];
 
-        public ValueTask HandleAsync(IngestedEvent ingested, CancellationToken ct)
+        public IReadOnlyList<Task> Handle(IReadOnlyList<IngestedEvent> batch, CancellationToken ct)
         {
-            Seen.Add(ingested.Event.EventId);
-            return new ValueTask(new TaskCompletionSource().Task);
+            foreach (var ingested in batch)
+            {
+                Seen.Add(ingested.Event.EventId);
+            }
+            return batch.Select(_ => new TaskCompletionSource().Task).ToList();
         }
     }
 
@@ -211,14 +214,13 @@ public sealed class IngestPipelineTests(KafkaFixture kafka)
         public RecordingEventHandler Inner { get; } = new();
         public int Attempts => _attempts;
 
-        public ValueTask HandleAsync(IngestedEvent ingested, CancellationToken ct)
-        {
-            Interlocked.Increment(ref _attempts);
-            if (_failures.AddOrUpdate(ingested.Event.EventId, 1, (_, n) => n + 1) <= failuresPerEvent)
+        public IReadOnlyList<Task> Handle(IReadOnlyList<IngestedEvent> batch, CancellationToken ct) =>
+            batch.Select(ingested =>
             {
-                throw new IOException("journal unavailable");
-            }
-            return Inner.HandleAsync(ingested, ct);
-        }
+                Interlocked.Increment(ref _attempts);
+                return _failures.AddOrUpdate(ingested.Event.EventId, 1, (_, n) => n + 1) <= failuresPerEvent
+                    ? Task.FromException(new IOException("journal unavailable"))
+                    : Inner.HandleAsync(ingested, ct);
+            }).ToList();
     }
 }
