@@ -108,13 +108,17 @@ public sealed class CustomerApiTests(NodeFixture node)
         Assert.Equal(HttpStatusCode.NotFound, (await GetJson($"/v1/customers/{customerId}")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await node.Http.DeleteAsync($"/v1/customers/{customerId}")).StatusCode);
 
-        // The profile topic ends with a tombstone, and the journal holds no row of the customer.
+        // The profile topic ends with a tombstone; the database keeps only the customer's tombstone
+        // (no state), and no id of the index points at it.
         Assert.Equal("<tombstone>", ReadLatest(node.Topics.Profiles, customerId, v => v is null) ?? "<missing>");
         await using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={node.JournalPath}");
         await db.OpenAsync();
-        var rows = new Microsoft.Data.Sqlite.SqliteCommand("SELECT COUNT(*) FROM snapshot WHERE persistence_id = $p", db);
-        rows.Parameters.AddWithValue("$p", "customer-" + customerId);
+        var rows = new Microsoft.Data.Sqlite.SqliteCommand("SELECT COUNT(*) FROM siyu_customers WHERE customer_id = $p AND state IS NOT NULL", db);
+        rows.Parameters.AddWithValue("$p", customerId);
         Assert.Equal(0L, (long)(await rows.ExecuteScalarAsync())!);
+        var ids = new Microsoft.Data.Sqlite.SqliteCommand("SELECT COUNT(*) FROM siyu_ids WHERE owner = $p", db);
+        ids.Parameters.AddWithValue("$p", customerId);
+        Assert.Equal(0L, (long)(await ids.ExecuteScalarAsync())!);
     }
 
     /// <summary>The last value for <paramref name="key"/> once one satisfies <paramref name="done"/> ("&lt;tombstone&gt;" for null).</summary>
