@@ -60,6 +60,12 @@ public static class SiyuAkkaConfiguration
               stable-after = {{options.DownUnreachableAfterSeconds}}s
             }
             """, HoconAddMode.Prepend);
+        // A node that joins gets shards by rebalancing only: every shard is started within seconds
+        // of a cluster's start (the shard keeper wakes them all for their timers), so none is left
+        // to be allocated to a newcomer. Rebalance rounds every 2 s instead of 10 s, each moving at
+        // most a tenth of the shards (the default limit), let a new or returning node take its
+        // share soon after it joins.
+        builder.AddHocon("akka.cluster.sharding.rebalance-interval = 2s", HoconAddMode.Prepend);
         builder.WithRemoting(options.Hostname, options.Port);
         builder.WithClustering(new ClusterOptions
         {
