@@ -17,6 +17,6 @@ var config = DefaultConfig.Instance
     .AddDiagnoser(MemoryDiagnoser.Default)
     .AddColumn(PerRowColumns.All);
 BenchmarkSwitcher.FromTypes(Databases.PostgresConnectionString is null
-        ? [typeof(StoreCommitBenchmarks), typeof(StoreLoadBenchmarks)]
-        : [typeof(StoreCommitBenchmarks), typeof(StoreLoadBenchmarks), typeof(PostgresMultiRowSnapshotBenchmarks)])
+        ? [typeof(StageBenchmarks), typeof(StoreCommitBenchmarks), typeof(StoreLoadBenchmarks)]
+        : [typeof(StageBenchmarks), typeof(StoreCommitBenchmarks), typeof(StoreLoadBenchmarks), typeof(PostgresMultiRowSnapshotBenchmarks)])
     .Run(args, config);

@@ -30,8 +30,8 @@ public sealed class RemoteMessageSerializationTests : IDisposable
         var key = IdKeys.Of(IdType.MemberId, "M1");
         return new TheoryData<string, object>
         {
-            { "CustomerBatch(order)", new CustomerBatch(3, ActorRefs.Nobody, [new BatchItem(7, "C-1", Ev.Order("O1", 10.5m, T0, guideId: "G1", campaignId: "F1", payment: Payment.WecomCollect), false)]) },
-            { "CustomerBatch(refund, tag)", new CustomerBatch(3, ActorRefs.Nobody, [new BatchItem(8, "C-1", Ev.Refund("O1", 1m, T0), true), new BatchItem(9, "C-1", Ev.Tag(T0, ("宝宝月龄", "0-6")), false)]) },
+            { "CustomerBatch(order)", new CustomerBatch(3, ActorRefs.Nobody, new List<BatchItem> { new(7, "C-1", Ev.Order("O1", 10.5m, T0, guideId: "G1", campaignId: "F1", payment: Payment.WecomCollect), false) }) },
+            { "CustomerBatch(refund, tag)", new CustomerBatch(3, ActorRefs.Nobody, new List<BatchItem> { new(8, "C-1", Ev.Refund("O1", 1m, T0), true), new(9, "C-1", Ev.Tag(T0, ("宝宝月龄", "0-6")), false) }) },
             { "EventOutcome", new EventOutcome(7, "C-1", OutcomeKind.Rejected, "order_rejected", "order O1: older than retained orders") },
             { "AbsorbCustomer", new AbsorbCustomer("C-0", state) },
             { "CustomerAbsorbedReply", new CustomerAbsorbedReply("C-0", "C-1") },
@@ -43,8 +43,8 @@ public sealed class RemoteMessageSerializationTests : IDisposable
             { "CustomerState", state },
             { "GetIdentity", new GetIdentity("C-1") },
             { "CustomerIdentity", new CustomerIdentity("C-1", T0, null, ids) },
-            { "IdentityRequest", new IdentityRequest(4, [new IdOp(IdOpKind.Claim, key, "C-1"), new IdOp(IdOpKind.Repoint, key, "C-1", "C-0"), new IdOp(IdOpKind.Lookup, key)]) },
-            { "IdentityReply", new IdentityReply(["C-1", null]) },
+            { "IdentityRequest", new IdentityRequest(4, new List<IdOp> { new(IdOpKind.Claim, key, "C-1"), new(IdOpKind.Repoint, key, "C-1", "C-0"), new(IdOpKind.Lookup, key) }) },
+            { "IdentityReply", new IdentityReply(new string?[] { "C-1", null }) },
             { "PokeCustomerShard", new PokeCustomerShard(5) },
             { "WakeCustomer", new WakeCustomer("C-1", T0) },
             { "CustomerWoken", new CustomerWoken("C-1", T0) },

@@ -1,0 +1,207 @@
+using Akka.Actor;
+using BenchmarkDotNet.Attributes;
+using Confluent.Kafka;
+using Siyu.Actors.Campaigns;
+using Siyu.Actors.Customers;
+using Siyu.Actors.Customers.Commands;
+using Siyu.Actors.Customers.Lifecycle;
+using Siyu.Actors.Identity;
+using Siyu.Contracts.Events;
+using Siyu.Contracts.Validation;
+using Siyu.Host.Bench;
+using Siyu.Host.Node;
+using Siyu.Kafka;
+using Siyu.Sinks.ClickHouse.Embedded;
+using Siyu.Sinks.ClickHouse.Schema;
+using Siyu.Sinks.Rows;
+
+namespace Siyu.Benchmarks;
+
+/// <summary>
+/// The floor of each stage of the per-event path alone (issue #14), on the events `siyu bench`
+/// produces (its generator, 20,000 customers): every figure is per event (OperationsPerInvoke).
+/// Together they say what one event costs at least; `siyu bench` says what it costs in the node.
+/// </summary>
+[MemoryDiagnoser]
+public class StageBenchmarks
+{
+    private const int Events = 10_000;
+    private const int Customers = 20_000;
+    private readonly EventParser _parser = new(new EventParserOptions());
+    private readonly CustomerRules _rules = CustomerRules.Default;
+    private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
+    private byte[][] _payloads = [];
+    private Channel[] _channels = [];
+    private InputEvent[] _events = [];
+    private string[] _customerOf = [];
+    private CustomerState[] _saved = [];
+    private IProducer<byte[]?, byte[]>? _producer;
+    private EmbeddedKafka? _kafka;
+    private ChDbEngine? _chdb;
+    private string? _chdbPath;
+    private SaleRow[] _sales = [];
+    private ProfileRow[] _profiles = [];
+    private byte[][] _profileJson = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var traffic = new BenchTraffic(42, Customers, "s-");
+        var messages = Enumerable.Range(0, Events * 2).Select(_ => traffic.Next(Now)).Where(m => m.Value.Length > 0).ToList();
+        var valid = messages.Select(m => (m, r: _parser.Parse(m.Value, m.Channel))).Where(x => x.r.IsValid).Take(Events).ToList();
+        _payloads = [.. valid.Select(x => x.m.Value)];
+        _channels = [.. valid.Select(x => x.m.Channel)];
+        _events = [.. valid.Select(x => x.r.Event)];
+        // A customer per member id, as the resolver would find.
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        _customerOf = [.. _events.Select(e => ids.TryGetValue(e.Ids.MemberId!, out var c) ? c : ids[e.Ids.MemberId!] = IdentityResolver.NewCustomerId(Now))];
+        var lives = Decide();
+        _saved = [.. _customerOf.Select(c => lives[c].State)];
+        _profileJson = [.. _saved.Select(s => Profile.ToJson(s, Now, _rules))];
+        _sales = [.. lives.Values.SelectMany(l => l.Sales.Concat(l.SavingSales)).Select(ToRow)];
+        _profiles = [.. _saved.Select(s => ClickHouseProfileWriter.ToRow(Profile.Project(s, Now, _rules)))];
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _producer?.Dispose();
+        _kafka?.Dispose();
+        if (_chdbPath is not null)
+        {
+            try
+            {
+                Directory.Delete(_chdbPath, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    [Benchmark(OperationsPerInvoke = Events, Description = "parse + validate (EventParser)")]
+    public int Parse()
+    {
+        var valid = 0;
+        for (var i = 0; i < _payloads.Length; i++)
+        {
+            valid += _parser.Parse(_payloads[i], _channels[i]).IsValid ? 1 : 0;
+        }
+        return valid;
+    }
+
+    [Benchmark(OperationsPerInvoke = Events, Description = "identity: filter ids + index keys")]
+    public ulong IdentityKeys()
+    {
+        ulong x = 0;
+        foreach (var e in _events)
+        {
+            foreach (var id in IdentityRules.Filter(e.Ids, [], _rules).Accepted)
+            {
+                x ^= IdKeys.Of(id).Lo;
+            }
+        }
+        return x;
+    }
+
+    [Benchmark(OperationsPerInvoke = Events, Description = "decide + apply + tick + lifecycle (no save)")]
+    public int DecideApply() => Decide().Count;
+
+    private Dictionary<string, Life> Decide()
+    {
+        var ctx = new CustomerLifecycle.Context(Now, _rules, CampaignCatalog.Empty);
+        var lives = new Dictionary<string, Life>(StringComparer.Ordinal);
+        for (var i = 0; i < _events.Length; i++)
+        {
+            var id = _customerOf[i];
+            if (!lives.TryGetValue(id, out var life))
+            {
+                life = CustomerLifecycle.Start(id, null, erased: false).Life;
+            }
+            var (next, _) = CustomerLifecycle.Observe(life, [new BatchItem(i, id, _events[i], false)], ActorRefs.Nobody, ActorRefs.Nobody, ctx);
+            if (next.Saving)
+            {
+                (next, _) = CustomerLifecycle.Saved(next, ctx); // as if every event were its own save
+            }
+            lives[id] = next;
+        }
+        return lives;
+    }
+
+    [Benchmark(OperationsPerInvoke = Events, Description = "state snapshot to bytes (one save per event)")]
+    public long SerializeState()
+    {
+        long bytes = 0;
+        foreach (var s in _saved)
+        {
+            bytes += CustomerSnapshot.Serialize(s).Length;
+        }
+        return bytes;
+    }
+
+    [Benchmark(OperationsPerInvoke = Events, Description = "profile: project + JSON + changes (one per save)")]
+    public int Announce()
+    {
+        var n = 0;
+        foreach (var s in _saved)
+        {
+            var profile = Profile.Project(s, Now, _rules);
+            n += Profile.ToJson(profile).Length;
+            n += Profile.Changes(null, profile, Now).Count;
+        }
+        return n;
+    }
+
+    [Benchmark(OperationsPerInvoke = Events, Description = "Kafka: produce one profile to the mock broker")]
+    public void KafkaProduce()
+    {
+        if (_producer is null)
+        {
+            Librdkafka.EnsureLoaded();
+            _kafka = EmbeddedKafka.Start(new EmbeddedKafkaOptions { DefaultPartitions = 16 });
+            _kafka.CreateTopic("bench.profiles", 16);
+            _producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, LingerMs = 5 }).Build();
+        }
+        for (var i = 0; i < _profileJson.Length; i++)
+        {
+            _producer.Produce("bench.profiles", new Message<byte[]?, byte[]> { Key = System.Text.Encoding.UTF8.GetBytes(_customerOf[i]), Value = _profileJson[i] });
+        }
+        _producer.Flush(TimeSpan.FromSeconds(30));
+    }
+
+    [Benchmark(OperationsPerInvoke = Events, Description = "chDB: insert the sales rows of an event (attributed_sales + views)")]
+    public async Task<int> ChDbSales() => await (await Engine()).InsertJsonEachRowAsync("siyu.attributed_sales", _sales);
+
+    [Benchmark(OperationsPerInvoke = Events, Description = "chDB: insert one profile row")]
+    public async Task<int> ChDbProfiles() => await (await Engine()).InsertJsonEachRowAsync("siyu.profiles", _profiles);
+
+    private async Task<ChDbEngine> Engine()
+    {
+        if (_chdb is null)
+        {
+            _chdbPath = Directory.CreateTempSubdirectory("siyu-stage-chdb-").FullName;
+            _chdb = ChDbEngine.Open(_chdbPath);
+            await new SchemaMigrator(_chdb, SchemaMigrator.DefaultDatabase, Microsoft.Extensions.Logging.Abstractions.NullLogger<SchemaMigrator>.Instance).MigrateAsync(default);
+        }
+        return _chdb;
+    }
+
+    private static SaleRow ToRow(AttributedSale s) => new()
+    {
+        EventId = s.EventId,
+        OrderId = s.OrderId,
+        OccurredAt = s.OccurredAt,
+        CustomerId = s.CustomerId,
+        Channel = s.Channel,
+        StoreId = s.StoreId ?? "",
+        Amount = s.Amount,
+        CampaignId = s.CampaignId ?? "",
+        CampaignType = s.CampaignType ?? "",
+        Rule = s.Rule,
+        GroupId = s.GroupId ?? "",
+        GuideId = s.GuideId ?? "",
+        InPrivateDomain = s.InPrivateDomain,
+        Payment = s.Payment ?? "",
+        Items = s.Items.Select(i => new SaleItem(i.Sku, i.Qty, i.Price)).ToList(),
+    };
+}
