@@ -51,10 +51,10 @@ public class StageBenchmarks
         var valid = messages.Select(m => (m, r: _parser.Parse(m.Value, m.Channel))).Where(x => x.r.IsValid).Take(Events).ToList();
         _payloads = [.. valid.Select(x => x.m.Value)];
         _channels = [.. valid.Select(x => x.m.Channel)];
-        _events = [.. valid.Select(x => x.r.Event)];
+        _events = [.. valid.Select(x => x.r.Event!)];
         // A customer per member id, as the resolver would find.
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
-        _customerOf = [.. _events.Select(e => ids.TryGetValue(e.Ids.MemberId!, out var c) ? c : ids[e.Ids.MemberId!] = IdentityResolver.NewCustomerId(Now))];
+        _customerOf = [.. _events.Select(e => ids.TryGetValue(e.Ids.MemberId!, out var c) && c is not null ? c : ids[e.Ids.MemberId!] = IdentityResolver.NewCustomerId(Now))];
         var lives = Decide();
         _saved = [.. _customerOf.Select(c => lives[c].State)];
         _profileJson = [.. _saved.Select(s => Profile.ToJson(s, Now, _rules))];
