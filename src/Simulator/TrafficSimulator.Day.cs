@@ -397,7 +397,9 @@ public sealed partial class TrafficSimulator
             {
                 sold++;
                 // Most orders come from the campaign's own link (direct); some from the product page (last touch).
-                Order(day, p, Channel.MiniProgram, at + TimeSpan.FromMinutes(day.Uniform(1, 12)), [new LineItem(sd.Flash.Sku, 1, sd.FlashPrice)],
+                // A claimed unit is paid for before the sale ends (claims stop a minute before), or it is lost.
+                var payWithin = Math.Min(12, (sd.FlashEnd - at).TotalMinutes);
+                Order(day, p, Channel.MiniProgram, at + TimeSpan.FromMinutes(day.Uniform(payWithin / 12, payWithin)), [new LineItem(sd.Flash.Sku, 1, sd.FlashPrice)],
                     Payment.WechatPay, null, day.Chance(0.7) ? sd.FlashId : null, p.Group);
             }
         }

@@ -3,31 +3,67 @@ using Siyu.Sinks.ClickHouse.Schema;
 
 namespace Siyu.Sinks;
 
-/// <summary>One minute of a live campaign.</summary>
-public sealed record CampaignMinute(DateTimeOffset Minute, decimal Revenue, ulong Orders, ulong Buyers, long Units);
+/// <summary>
+/// One minute of a live campaign. <see cref="Units"/> are the units of the campaign's skus in its
+/// orders that minute (a refund row that carries items nets them out; the node's refunds name
+/// only an amount); <see cref="UnitsSold"/> is the part sold while the campaign
+/// ran, <see cref="UnitsAfterCampaign"/> the part bought after it ended (null without a definition).
+/// </summary>
+public sealed record CampaignMinute(DateTimeOffset Minute, decimal Revenue, ulong Orders, ulong Buyers, long Units, long UnitsSold, long? UnitsAfterCampaign);
+
+/// <summary>A campaign's definition as copied to ClickHouse <c>siyu.campaigns</c> (latest wins).</summary>
+public sealed record CampaignPeriod(DateTimeOffset StartsAt, DateTimeOffset EndsAt, TimeSpan AttributionWindow, uint? Stock, IReadOnlyList<string> Skus)
+{
+    /// <summary>The window every figure of a campaign covers by default: its own period plus its attribution window.</summary>
+    public (DateTimeOffset From, DateTimeOffset To) DefaultWindow => (SalesQueries.StartOfMinute(StartsAt), EndsAt + AttributionWindow);
+}
 
 /// <summary>
-/// What <c>GET /v1/campaigns/{campaign_id}/live</c> answers: totals over the window, sell-through
-/// over the whole campaign (campaign skus only; null without a stock), and each minute.
+/// What <c>GET /v1/campaigns/{campaign_id}/live</c> answers. Every figure covers the same window
+/// (<see cref="From"/> to <see cref="To"/>, minutes starting in it; null: unbounded). Units are of
+/// the campaign's skus (all skus when it names none): <see cref="UnitsSold"/> were
+/// sold through the campaign (minutes before its end), <see cref="UnitsAfterCampaign"/> are later
+/// buys of its skus still attributed to it (last_touch within the attribution window, or orders
+/// naming it after it ended). Sell-through is <see cref="UnitsSold"/> over the stock.
 /// </summary>
 public sealed record CampaignLive(
     string CampaignId,
+    DateTimeOffset? From,
+    DateTimeOffset? To,
+    CampaignPeriod? Period,
     decimal Revenue,
     decimal RefundAmount,
     ulong Orders,
     ulong Refunds,
     ulong Buyers,
     long UnitsSold,
+    long? UnitsAfterCampaign,
     uint? Stock,
     double? SellThrough,
     IReadOnlyList<CampaignMinute> Minutes);
 
+/// <summary>Units of one campaign's skus over its default window, split as in <see cref="CampaignLive"/>.</summary>
+public sealed record CampaignUnits(string CampaignId, long UnitsSold, long UnitsAfterCampaign, uint? Stock);
+
 /// <summary>
-/// Reads for the API, over the per-minute views (exact while every row comes through the sink,
-/// see 002_minute_views.sql). Revenue is net of refunds; orders and buyers count order rows only.
+/// Reads for the API and the demo board, over the per-minute views the dashboards use (exact while
+/// every row comes through the sink, see 002_minute_views.sql). Revenue is net of refunds; orders
+/// and buyers count order rows only.
 /// </summary>
 public sealed class SalesQueries
 {
+    // How a unit is told apart, here and in dashboards/live-campaign.json: sold through the campaign
+    // when its minute starts before the campaign's end, bought later otherwise. Minutes are the
+    // views' grain, so an order in the campaign's last, partial minute counts as sold through it.
+    private const string SoldThrough = "minute < {ends:DateTime64(3, 'UTC')}";
+
+    /// <summary>
+    /// The default window of a campaign as SQL, for a per-minute view aliased <c>s</c> joined with
+    /// its definition aliased <c>c</c>: minutes from its start to its end plus its attribution window.
+    /// </summary>
+    public const string InDefaultWindow =
+        "s.minute >= toStartOfMinute(c.starts_at) AND s.minute <= c.ends_at + toIntervalHour(c.attribution_window_hours)";
+
     private readonly IClickHouse _clickHouse;
     private readonly string _db;
 
@@ -38,18 +74,46 @@ public sealed class SalesQueries
         _db = SchemaMigrator.QuoteDatabase(database);
     }
 
-    /// <summary>The campaign between <paramref name="from"/> and <paramref name="to"/> (minutes starting in that window).</summary>
-    public async Task<CampaignLive> CampaignLiveAsync(string campaignId, DateTimeOffset from, DateTimeOffset to,
-        CancellationToken cancellationToken = default)
+    /// <summary>The campaign's latest definition in ClickHouse, or null when none was copied there.</summary>
+    public async Task<CampaignPeriod?> CampaignPeriodAsync(string campaignId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(campaignId);
-        var p = new Dictionary<string, string>
+        var row = (await _clickHouse.QueryRowsAsync<PeriodRow>(
+            $$"""
+            SELECT starts_at, ends_at, attribution_window_hours, stock, skus
+            FROM {{_db}}.campaigns FINAL WHERE campaign_id = {campaign:String}
+            """, new Dictionary<string, string> { ["campaign"] = ClickHouseParam.Of(campaignId) },
+            cancellationToken: cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+        return row is null ? null
+            : new CampaignPeriod(row.StartsAt, row.EndsAt, TimeSpan.FromHours(row.AttributionWindowHours), row.Stock, row.Skus);
+    }
+
+    /// <summary>
+    /// The campaign over one window: minutes starting between <paramref name="from"/> and
+    /// <paramref name="to"/>; a null bound is taken from <paramref name="period"/>'s default window
+    /// (its start; its end plus its attribution window), or left open when the definition is unknown.
+    /// </summary>
+    public async Task<CampaignLive> CampaignLiveAsync(string campaignId, DateTimeOffset? from, DateTimeOffset? to,
+        CampaignPeriod? period, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(campaignId);
+        if (period is not null)
         {
-            ["campaign"] = ClickHouseParam.Of(campaignId),
-            ["from"] = ClickHouseParam.Of(WholeSeconds(from)),
-            ["to"] = ClickHouseParam.Of(WholeSeconds(to)),
-        };
-        const string window = "campaign_id = {campaign:String} AND minute >= {from:DateTime('UTC')} AND minute <= {to:DateTime('UTC')}";
+            from ??= period.DefaultWindow.From;
+            to ??= period.DefaultWindow.To;
+        }
+        var p = new Dictionary<string, string> { ["campaign"] = ClickHouseParam.Of(campaignId) };
+        var window = "campaign_id = {campaign:String}";
+        if (from is { } f)
+        {
+            p["from"] = ClickHouseParam.Of(WholeSeconds(f));
+            window += " AND minute >= {from:DateTime('UTC')}";
+        }
+        if (to is { } t)
+        {
+            p["to"] = ClickHouseParam.Of(WholeSeconds(t));
+            window += " AND minute <= {to:DateTime('UTC')}";
+        }
 
         var totals = (await _clickHouse.QueryRowsAsync<Totals>(
             $"""
@@ -65,35 +129,71 @@ public sealed class SalesQueries
             GROUP BY minute ORDER BY minute
             """, p, cancellationToken: cancellationToken).ConfigureAwait(false);
 
-        // Units of the campaign's skus (all skus when it names none), per minute and over its whole life.
-        var units = await _clickHouse.QueryRowsAsync<UnitsRow>(
-            $$"""
-            SELECT s.minute AS minute, sumIf(s.units, empty(c.skus) OR has(c.skus, s.sku)) AS units
-            FROM {{_db}}.campaign_sku_minute AS s
-            LEFT JOIN (SELECT campaign_id, skus FROM {{_db}}.campaigns FINAL WHERE campaign_id = {campaign:String}) AS c
-                ON c.campaign_id = s.campaign_id
-            WHERE s.campaign_id = {campaign:String}
-            GROUP BY minute ORDER BY minute
-            """, p, cancellationToken: cancellationToken).ConfigureAwait(false);
+        // Units of the campaign's skus (all skus when it names none or is unknown), per minute. No
+        // alias may be `units`: ClickHouse would resolve the column inside sumIf to the alias.
+        string units;
+        if (period is null)
+        {
+            units = "sum(units) AS total_units, sum(units) AS units_sold, 0 AS units_after";
+        }
+        else
+        {
+            p["ends"] = ClickHouseParam.Of(period.EndsAt);
+            p["skus"] = ClickHouseParam.Of(period.Skus);
+            units = $"sum(units) AS total_units, sumIf(units, {SoldThrough}) AS units_sold, sumIf(units, NOT ({SoldThrough})) AS units_after";
+            window += " AND (empty({skus:Array(String)}) OR has({skus:Array(String)}, sku))";
+        }
+        var unitRows = await _clickHouse.QueryRowsAsync<UnitsRow>(
+            $"SELECT minute, {units} FROM {_db}.campaign_sku_minute WHERE {window} GROUP BY minute ORDER BY minute",
+            p, cancellationToken: cancellationToken).ConfigureAwait(false);
 
-        var stock = (await _clickHouse.QueryRowsAsync<StockRow>(
-            $"SELECT stock FROM {_db}.campaigns FINAL WHERE campaign_id = {{campaign:String}}", p,
-            cancellationToken: cancellationToken).ConfigureAwait(false)).SingleOrDefault()?.Stock;
-
-        var unitsByMinute = units.ToDictionary(u => u.Minute, u => u.Units);
-        var sold = units.Sum(u => u.Units);
+        var unitsByMinute = unitRows.ToDictionary(u => u.Minute);
+        var sold = unitRows.Sum(u => u.UnitsSold);
+        var stock = period?.Stock;
         return new CampaignLive(
             campaignId,
+            from,
+            to,
+            period,
             totals.Revenue,
             totals.RefundAmount,
             totals.Orders,
             totals.Refunds,
             totals.Buyers,
             sold,
+            period is null ? null : unitRows.Sum(u => u.UnitsAfter),
             stock,
             stock is > 0 ? (double)sold / stock.Value : null,
-            minutes.Select(m => new CampaignMinute(m.Minute, m.Revenue, m.Orders, m.Buyers, unitsByMinute.GetValueOrDefault(m.Minute))).ToList());
+            minutes.Select(m =>
+            {
+                var u = unitsByMinute.GetValueOrDefault(m.Minute);
+                return new CampaignMinute(m.Minute, m.Revenue, m.Orders, m.Buyers, u?.TotalUnits ?? 0, u?.UnitsSold ?? 0,
+                    period is null ? null : u?.UnitsAfter ?? 0);
+            }).ToList());
     }
+
+    /// <summary>
+    /// Units sold through and after each campaign that has a definition, over its default window:
+    /// the demo board's figures, equal to <see cref="CampaignLiveAsync"/> without a range and to the
+    /// "Units (whole campaign)" panel of dashboards/live-campaign.json.
+    /// </summary>
+    public async Task<IReadOnlyList<CampaignUnits>> CampaignUnitsAsync(CancellationToken cancellationToken = default) =>
+        await _clickHouse.QueryRowsAsync<CampaignUnits>(
+            $"""
+            SELECT s.campaign_id AS campaign_id,
+                   sumIf(s.units, s.minute < c.ends_at) AS units_sold,
+                   sumIf(s.units, s.minute >= c.ends_at) AS units_after_campaign,
+                   any(c.stock) AS stock
+            FROM {_db}.campaign_sku_minute AS s
+            INNER JOIN (SELECT campaign_id, skus, stock, starts_at, ends_at, attribution_window_hours FROM {_db}.campaigns FINAL) AS c
+                ON c.campaign_id = s.campaign_id
+            WHERE (empty(c.skus) OR has(c.skus, s.sku)) AND {InDefaultWindow}
+            GROUP BY s.campaign_id
+            """, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The minute <paramref name="t"/> falls in (the views' grain), in UTC.</summary>
+    public static DateTimeOffset StartOfMinute(DateTimeOffset t) =>
+        new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
 
     private static DateTimeOffset WholeSeconds(DateTimeOffset t) =>
         new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
@@ -102,7 +202,7 @@ public sealed class SalesQueries
 
     private sealed record MinuteRow(DateTimeOffset Minute, decimal Revenue, ulong Orders, ulong Buyers);
 
-    private sealed record UnitsRow(DateTimeOffset Minute, long Units);
+    private sealed record UnitsRow(DateTimeOffset Minute, long TotalUnits, long UnitsSold, long UnitsAfter);
 
-    private sealed record StockRow(uint? Stock);
+    private sealed record PeriodRow(DateTimeOffset StartsAt, DateTimeOffset EndsAt, double AttributionWindowHours, uint? Stock, string[] Skus);
 }

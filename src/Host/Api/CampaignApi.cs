@@ -27,6 +27,9 @@ public static partial class CampaignApi
         return true;
     }
 
+    private static string? Iso(DateTimeOffset? t) =>
+        t?.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
     public static void MapCampaignApi(this WebApplication app) =>
         app.MapGet("/v1/campaigns/{campaignId}/live", async (string campaignId, string? from, string? to, SinkService sinks, CancellationToken ct) =>
         {
@@ -40,22 +43,38 @@ public static partial class CampaignApi
             {
                 return Results.Json(new JsonObject { ["error"] = "from and to must be ISO 8601 times between 1970 and 2105, e.g. 2026-11-23T10:00:00+08:00" }, statusCode: 400);
             }
-            var until = toTime ?? DateTimeOffset.UtcNow.AddMinutes(1);
-            var since = fromTime ?? until.AddDays(-2);
-            if (since >= until || until - since > TimeSpan.FromDays(92))
+            // Without a range every figure covers the campaign's own period plus its attribution
+            // window; a bound left out is taken from there (open when the definition is unknown).
+            if (fromTime is { } f && toTime is { } t && (f >= t || t - f > TimeSpan.FromDays(92)))
             {
                 return Results.Json(new JsonObject { ["error"] = "from must be before to, at most 92 days apart" }, statusCode: 400);
             }
-            var live = await (await sinks.Ready).Queries.CampaignLiveAsync(campaignId, since, until, ct);
+            var queries = (await sinks.Ready).Queries;
+            var period = await queries.CampaignPeriodAsync(campaignId, ct);
+            if (period is not null && (fromTime ?? period.DefaultWindow.From) >= (toTime ?? period.DefaultWindow.To))
+            {
+                return Results.Json(new JsonObject { ["error"] = $"from must be before to (the campaign's window is {Iso(period.DefaultWindow.From)} to {Iso(period.DefaultWindow.To)})" }, statusCode: 400);
+            }
+            var live = await queries.CampaignLiveAsync(campaignId, fromTime, toTime, period, ct);
             return Results.Json(new JsonObject
             {
                 ["campaign_id"] = live.CampaignId,
+                ["window"] = new JsonObject { ["from"] = Iso(live.From), ["to"] = Iso(live.To) },
+                ["campaign"] = live.Period is { } c
+                    ? new JsonObject
+                    {
+                        ["starts_at"] = Iso(c.StartsAt),
+                        ["ends_at"] = Iso(c.EndsAt),
+                        ["attribution_window_hours"] = c.AttributionWindow.TotalHours,
+                    }
+                    : null,
                 ["revenue"] = live.Revenue,
                 ["refund_amount"] = live.RefundAmount,
                 ["orders"] = live.Orders,
                 ["refunds"] = live.Refunds,
                 ["buyers"] = live.Buyers,
                 ["units_sold"] = live.UnitsSold,
+                ["units_after_campaign"] = live.UnitsAfterCampaign,
                 ["stock"] = live.Stock,
                 ["sell_through"] = live.SellThrough,
                 ["per_minute"] = new JsonArray([.. live.Minutes.Select(m => (JsonNode)new JsonObject
@@ -65,6 +84,8 @@ public static partial class CampaignApi
                     ["orders"] = m.Orders,
                     ["buyers"] = m.Buyers,
                     ["units"] = m.Units,
+                    ["units_sold"] = m.UnitsSold,
+                    ["units_after_campaign"] = m.UnitsAfterCampaign,
                 })]),
             });
         });

@@ -79,23 +79,26 @@ public static class DemoBoard
 
     private static Table CampaignTable(SalesSnapshot sales, IReadOnlyDictionary<string, Campaign> campaigns)
     {
-        var t = NewTable("campaign revenue by rule", "campaign", "rule", "orders", "revenue ¥", "units/stock");
-        var units = sales.Units.ToLookup(u => u.CampaignId);
+        // Units as the live API and the dashboard show them: sold through the sale against its
+        // stock, then later buys of its skus still attributed to it (never added to the first).
+        var t = NewTable("campaign revenue by rule", "campaign", "rule", "orders", "revenue ¥", "sold/stock", "later");
+        var units = sales.Units.ToDictionary(u => u.CampaignId);
         // Totals per campaign type and rule first (the coupon day, solitaires, flash sales), then the top campaigns.
         foreach (var g in sales.ByCampaign.GroupBy(c => (c.CampaignType, c.Rule)).OrderByDescending(g => g.Sum(c => c.Total)))
         {
             t.AddRow($"[bold]all {Markup.Escape(g.Key.CampaignType)}[/]", Markup.Escape(g.Key.Rule), g.Sum(c => (long)c.Orders).ToString("N0", CultureInfo.InvariantCulture),
-                g.Sum(c => c.Total).ToString("N0", CultureInfo.InvariantCulture), "");
+                g.Sum(c => c.Total).ToString("N0", CultureInfo.InvariantCulture), "", "");
         }
         // The top three by revenue, and the best-selling flash sales with their sell-through.
         var ranked = sales.ByCampaign.GroupBy(c => c.CampaignId).OrderByDescending(g => g.Sum(c => c.Total)).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
         var shown = ranked.Take(3).Concat(ranked.Skip(3).Where(g => campaigns.GetValueOrDefault(g.Key) is { Stock: not null }).Take(2));
         foreach (var c in shown)
         {
-            var def = campaigns.GetValueOrDefault(c.Key);
-            var sold = def is { Stock: { } stock } ? $"{units[c.Key].Where(u => def.HasSku(u.Sku)).Sum(u => u.Units)}/{stock}" : "";
+            var u = units.GetValueOrDefault(c.Key);
+            var sold = u is { Stock: { } stock } ? $"{u.UnitsSold}/{stock}" : "";
+            var later = u is { Stock: not null } ? $"+{u.UnitsAfterCampaign}" : "";
             t.AddRow(Markup.Escape(c.Key), Markup.Escape(string.Join("+", c.Select(x => x.Rule).Distinct())), c.Sum(x => (long)x.Orders).ToString("N0", CultureInfo.InvariantCulture),
-                c.Sum(x => x.Total).ToString("N0", CultureInfo.InvariantCulture), sold);
+                c.Sum(x => x.Total).ToString("N0", CultureInfo.InvariantCulture), sold, later);
         }
         return t;
     }

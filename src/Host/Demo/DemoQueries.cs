@@ -1,3 +1,4 @@
+using Siyu.Sinks;
 using Siyu.Sinks.ClickHouse;
 
 namespace Siyu.Host.Demo;
@@ -5,8 +6,6 @@ namespace Siyu.Host.Demo;
 public sealed record RuleSales(string Rule, decimal Total, ulong Orders);
 
 public sealed record CampaignSales(string CampaignId, string CampaignType, string Rule, decimal Total, ulong Orders);
-
-public sealed record CampaignUnits(string CampaignId, string Sku, long Units);
 
 public sealed record GroupSales(string GroupId, decimal Total, ulong Orders, ulong Buyers);
 
@@ -37,14 +36,20 @@ public sealed class DemoQueries(IClickHouse clickHouse, string database = "siyu"
         var byRule = await clickHouse.QueryRowsAsync<RuleSales>(
             $"SELECT rule, sum(revenue) AS total, uniqExactMerge(orders) AS orders FROM {database}.store_sales_minute GROUP BY rule ORDER BY total DESC",
             cancellationToken: ct);
+        // Each campaign over its default window, as the live API answers without a range (all
+        // it recorded when its definition is unknown).
         var byCampaign = await clickHouse.QueryRowsAsync<CampaignSales>(
             $"""
-            SELECT campaign_id, campaign_type, rule, sum(revenue) AS total, uniqExactMerge(orders) AS orders
-            FROM {database}.campaign_sales_minute GROUP BY campaign_id, campaign_type, rule
+            SELECT s.campaign_id AS campaign_id, s.campaign_type AS campaign_type, s.rule AS rule,
+                   sum(s.revenue) AS total, uniqExactMerge(s.orders) AS orders
+            FROM {database}.campaign_sales_minute AS s
+            LEFT JOIN (SELECT campaign_id, starts_at, ends_at, attribution_window_hours FROM {database}.campaigns FINAL) AS c
+                ON c.campaign_id = s.campaign_id
+            WHERE c.campaign_id = '' OR ({SalesQueries.InDefaultWindow})
+            GROUP BY s.campaign_id, s.campaign_type, s.rule
             """, cancellationToken: ct);
-        var units = await clickHouse.QueryRowsAsync<CampaignUnits>(
-            $"SELECT campaign_id, sku, sum(units) AS units FROM {database}.campaign_sku_minute GROUP BY campaign_id, sku",
-            cancellationToken: ct);
+        // Units sold through each campaign and later buys of its skus, split as the live API splits them.
+        var units = await new SalesQueries(clickHouse, database).CampaignUnitsAsync(ct);
         var groups = await clickHouse.QueryRowsAsync<GroupSales>(
             $"""
             SELECT group_id, sum(revenue) AS total, uniqExactMerge(orders) AS orders, uniqExactMerge(buyers) AS buyers

@@ -90,27 +90,61 @@ public sealed class ExactnessTests(ChDbFixture fixture, ITestOutputHelper output
             await sink.WriteAllAsync(scenario.Sales.Take(100)); // redelivered
         }
 
+        var queries = new SalesQueries(fixture.Engine, db);
+        var period = await queries.CampaignPeriodAsync("C-FLASH");
+        Assert.NotNull(period);
+        Assert.Equal((SalesScenario.Day, SalesScenario.Day.AddHours(2), TimeSpan.FromHours(24), 2000u), (period!.StartsAt, period.EndsAt, period.AttributionWindow, period.Stock));
+
+        // A range that runs an hour past the campaign's end: every figure covers it, units included.
         var from = SalesScenario.Day;
         var to = SalesScenario.Day.AddHours(3);
-        var live = await new SalesQueries(fixture.Engine, db).CampaignLiveAsync("C-FLASH", from, to);
+        var live = await queries.CampaignLiveAsync("C-FLASH", from, to, period);
+        AssertLive(scenario, live, from, to);
 
-        var window = scenario.Sales.Where(s => s.CampaignId == "C-FLASH"
+        // No range: the campaign's period plus its attribution window (24 h), so the December
+        // orders that name it (two weeks later) are out of every figure.
+        var whole = await queries.CampaignLiveAsync("C-FLASH", null, null, period);
+        Assert.Equal((SalesScenario.Day, SalesScenario.Day.AddHours(26)), (whole.From!.Value, whole.To!.Value));
+        Assert.Contains(scenario.Sales, s => s.CampaignId == "C-FLASH" && s.OccurredAt > SalesScenario.Day.AddDays(10));
+        AssertLive(scenario, whole, SalesScenario.Day, SalesScenario.Day.AddHours(26));
+        Assert.True(whole.UnitsAfterCampaign != 0, "the scenario has refunds after the campaign's end");
+
+        // The demo board's split (every campaign at once) is the same as the API's without a range.
+        var board = (await queries.CampaignUnitsAsync()).ToDictionary(u => u.CampaignId);
+        Assert.Equal((whole.UnitsSold, whole.UnitsAfterCampaign, 2000u), (board["C-FLASH"].UnitsSold, (long?)board["C-FLASH"].UnitsAfterCampaign, board["C-FLASH"].Stock));
+
+        // A campaign without a definition in ClickHouse: its whole record, no split, no stock.
+        var unknown = await queries.CampaignLiveAsync("C-FLASH", null, null, period: null);
+        Assert.Equal((null, null, null, null), (unknown.From, unknown.To, unknown.UnitsAfterCampaign, unknown.Stock));
+        Assert.Equal(SalesScenario.Expected(scenario.Sales.Where(s => s.CampaignId == "C-FLASH"), s => s.CampaignId)["C-FLASH"].Revenue, unknown.Revenue);
+        output.WriteLine($"C-FLASH: revenue {live.Revenue}, orders {live.Orders}, buyers {live.Buyers}, sell-through {live.SellThrough:P1}, {live.Minutes.Count} minutes; "
+            + $"without a range: units {whole.UnitsSold} sold + {whole.UnitsAfterCampaign} later");
+    }
+
+    // What the live answer must be over [from, to] (minutes starting in it), computed from the input rows.
+    private static void AssertLive(SalesScenario scenario, CampaignLive live, DateTimeOffset from, DateTimeOffset to)
+    {
+        var inWindow = scenario.Sales.Where(s => s.CampaignId == "C-FLASH"
             && s.OccurredAt >= from && s.OccurredAt < new DateTimeOffset(to.UtcDateTime.AddMinutes(1), TimeSpan.Zero)).ToList();
-        var expected = SalesScenario.Expected(window, s => s.CampaignId)["C-FLASH"];
+        var expected = SalesScenario.Expected(inWindow, s => s.CampaignId)["C-FLASH"];
         Assert.Equal(expected.Revenue, live.Revenue);
         Assert.Equal(expected.Orders, live.Orders);
         Assert.Equal(expected.Buyers, live.Buyers);
         Assert.Equal(expected.Refunds, live.Refunds);
-        Assert.Equal(-window.Where(s => s.Amount < 0).Sum(s => s.Amount), live.RefundAmount);
+        Assert.Equal(-inWindow.Where(s => s.Amount < 0).Sum(s => s.Amount), live.RefundAmount);
         Assert.Equal(expected.Revenue, live.Minutes.Sum(m => m.Revenue));
         Assert.Equal(expected.Orders, (ulong)live.Minutes.Sum(m => (long)m.Orders)); // an order id falls in one minute
 
-        // Sell-through: the campaign's skus (CHERRY) over its whole life, refunds netted, against its stock.
-        var units = scenario.Sales.Where(s => s.CampaignId == "C-FLASH").SelectMany(s => s.Items).Where(x => x.Sku == "CHERRY").Sum(x => x.Qty);
-        Assert.Equal(units, live.UnitsSold);
+        // Units of the campaign's skus (CHERRY), refunds netted: sold through it before its end
+        // (Day + 2 h), later buys after; sell-through counts the first only.
+        var end = SalesScenario.Day.AddHours(2);
+        long Units(Func<SaleRow, bool> which) => inWindow.Where(which).SelectMany(s => s.Items).Where(x => x.Sku == "CHERRY").Sum(x => (long)x.Qty);
+        Assert.Equal(Units(s => s.OccurredAt < end), live.UnitsSold);
+        Assert.Equal(Units(s => s.OccurredAt >= end), live.UnitsAfterCampaign);
+        Assert.Equal(live.UnitsSold, live.Minutes.Sum(m => m.UnitsSold));
+        Assert.Equal(live.UnitsAfterCampaign, live.Minutes.Sum(m => m.UnitsAfterCampaign));
         Assert.Equal(2000u, live.Stock);
-        Assert.Equal(units / 2000.0, live.SellThrough!.Value, 9);
-        output.WriteLine($"C-FLASH: revenue {live.Revenue}, orders {live.Orders}, buyers {live.Buyers}, sell-through {live.SellThrough:P1}, {live.Minutes.Count} minutes");
+        Assert.Equal(live.UnitsSold / 2000.0, live.SellThrough!.Value, 9);
     }
 
     [Fact]
