@@ -37,9 +37,14 @@ public static class SiyuAkkaConfiguration
         builder.ConfigureLoggers(loggers =>
         {
             loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
-            loggers.ClearLoggers();
+            // AddLoggerFactory registers the ILoggerFactory setup; the logger itself is ours, so
+            // Akka's events are structured (template and properties), not pre-formatted text.
             loggers.AddLoggerFactory();
+            loggers.ClearLoggers();
+            loggers.AddLogger<StructuredAkkaLogger>();
         });
+        // What Akka prints itself (before its loggers start, after they stop) is JSON too.
+        builder.AddHocon($"akka.stdout-logger-class = \"{typeof(JsonStdoutLogger).AssemblyQualifiedName}\"", HoconAddMode.Prepend);
         // The host stops the actor system in its turn (after ingest has drained and committed).
         // Akka's own ProcessExit hook would otherwise shut the shard regions down the moment
         // SIGTERM arrives, under the events still in flight (found by the SIGTERM test in

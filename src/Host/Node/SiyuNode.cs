@@ -45,7 +45,13 @@ public static class SiyuNode
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
         if (options.JsonLogs)
         {
-            builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ");
+            // UTC in ISO 8601: the formatter writes the clock it is given with this pattern, so
+            // without UseUtcTimestamp a 'Z' would follow local time.
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+            });
         }
         else
         {
