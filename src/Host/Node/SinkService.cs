@@ -104,6 +104,10 @@ public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers, F
 
     private async Task OpenAsync(CancellationToken cancellationToken)
     {
+        // A data directory with nothing in it is a first start, not the aftermath of a crash:
+        // there is nothing to rebuild, and saying "unclean stop" would be untrue.
+        var fresh = CleanStopMarker is not null
+            && (!Directory.Exists(settings.ClickHouse.DataPath) || !Directory.EnumerateFileSystemEntries(settings.ClickHouse.DataPath).Any());
         var engine = ClickHouseEngineFactory.Create(new ClickHouseEngineOptions
         {
             Engine = settings.ClickHouse.Engine,
@@ -118,7 +122,7 @@ public sealed class SinkService(SiyuSettings settings, ILoggerFactory loggers, F
             {
                 // The marker exists only between a clean stop and the next start: without it the
                 // last run died (kill -9, OOM, power), and views may miss its last insert.
-                if (!File.Exists(marker))
+                if (!fresh && !File.Exists(marker))
                 {
                     await ViewRebuilder.RebuildAsync(engine, SchemaMigrator.DefaultDatabase,
                         loggers.CreateLogger<SinkService>(), cancellationToken);
