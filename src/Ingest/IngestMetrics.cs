@@ -12,6 +12,10 @@ public static class IngestMetrics
     public static readonly Counter DeadLetters = Metrics.CreateCounter(
         "siyu_deadletters_total", "Messages sent to the dead-letter topic, by reason code.", "reason");
 
+    public static readonly Counter RefusedIds = Metrics.CreateCounter(
+        "siyu_ids_refused_total", "Ids dropped from otherwise valid events (placeholders such as N/A, impossible phones), by id type and reason.",
+        "id_type", "reason");
+
     public static readonly Gauge InFlight = Metrics.CreateGauge(
         "siyu_ingest_in_flight", "Messages consumed but not yet durably handled.");
 

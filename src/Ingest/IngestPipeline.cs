@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
+using Siyu.Contracts.Events;
 using Siyu.Contracts.Privacy;
 using Siyu.Contracts.Validation;
 using Siyu.Kafka;
@@ -217,6 +218,10 @@ public sealed class IngestPipeline
                 continue;
             }
             var evt = result.Event;
+            foreach (var refused in result.RefusedIds)
+            {
+                IngestMetrics.RefusedIds.WithLabels(refused.Type.WireName(), refused.Reason).Inc();
+            }
             if (evt.Ids.Phone is { } phone)
             {
                 evt = evt with { Ids = evt.Ids with { Phone = _phones.Hash(phone) } };

@@ -25,7 +25,7 @@ public sealed partial class TrafficSimulator
     ];
 
     /// <summary>Reasons given by the customer entity rather than the parser (the message parses).</summary>
-    public static IReadOnlySet<string> EntityReasons { get; } = new HashSet<string> { RejectReason.RefundUnmatched, RejectReason.NoUsableIds };
+    public static IReadOnlySet<string> EntityReasons { get; } = new HashSet<string> { RejectReason.RefundUnmatched };
 
     private void AddBrokenMessages(Day day)
     {

@@ -46,6 +46,10 @@ public static class EventCorpus
         new("group service_done", Channel.Group, B(Env("g-18", "service_done", Q("{'external_userid':'wx1'}"), Q("'guide_id':'G1','task':'3d'"))), null),
         new("group message_sent", Channel.Group, B(Env("g-19", "message_sent", Q("{'external_userid':'wx1'}"), Q("'guide_id':'G1'"))), null),
         new("unknown extra fields are ignored", Channel.Pos, B(Env("g-20", "refund", Q("{'member_id':'M1','loyalty_card':'X'}"), Q("'order_id':'O1','amount':1,'new_field':{'a':[1,2]}"))), null),
+        // A UTF-8 byte order mark (Windows tills) is skipped.
+        new("UTF-8 byte order mark", Channel.Pos, [0xEF, 0xBB, 0xBF, .. B(Env("g-21", "refund", Q("{'member_id':'M1'}"), Q("'order_id':'O1','amount':1")))], null),
+        // A placeholder phone is dropped; the member id still links the event (issue #15).
+        new("placeholder phone beside a member id", Channel.Pos, B(Env("g-22", "refund", Q("{'member_id':'M1','phone':'N/A'}"), Q("'order_id':'O1','amount':1"))), null),
     ];
 
     private static readonly string Ok = Q("{'member_id':'M1'}");
@@ -100,5 +104,24 @@ public static class EventCorpus
         new("bind_phone without phone", Channel.MiniProgram, B(Env("b-33", "bind_phone", "{\"openid\":\"o1\"}")), "missing_ids"),
         new("login without app_user_id", Channel.App, B(Env("b-34", "login", Ok)), "missing_ids"),
         new("deeply nested JSON", Channel.Pos, B(new string('[', 5000) + new string(']', 5000)), "malformed_json"),
+        // The strict boundary (issue #15): a key given twice anywhere, amounts out of any range,
+        // a lone byte order mark, ids that are all placeholders or impossible phones.
+        new("amount given twice", Channel.Pos, B(Env("b-35", "refund", Ok, "\"order_id\":\"O1\",\"amount\":10.0,\"amount\":-99999.0")), "duplicate_key"),
+        new("member_id given twice", Channel.Pos, B(Env("b-36", "refund", "{\"member_id\":\"M1\",\"member_id\":\"M2\"}", "\"order_id\":\"O1\",\"amount\":1")), "duplicate_key"),
+        new("sku given twice in an item", Channel.Pos, B(Env("b-37", "order", Ok, OrderFields.Replace("\"sku\":\"A\"", "\"sku\":\"A\",\"sku\":\"B\""))), "duplicate_key"),
+        new("tag given twice", Channel.Group, B(Env("b-38", "tag", Ok, "\"tags\":{\"size\":42,\"size\":43}")), "duplicate_key"),
+        new("unknown field given twice", Channel.Pos, B(Env("b-39", "refund", Ok, "\"order_id\":\"O1\",\"amount\":1,\"note\":\"a\",\"note\":\"b\"")), "duplicate_key"),
+        new("key twice inside an unknown object", Channel.Pos, B(Env("b-40", "refund", Ok, "\"order_id\":\"O1\",\"amount\":1,\"extra\":[{\"a\":1,\"a\":2}]")), "duplicate_key"),
+        new("event_id given twice", Channel.Pos, B("{\"event_id\":\"b-41\",\"event_id\":\"b-41b\",\"type\":\"refund\",\"occurred_at\":\"" + At + "\",\"ids\":" + Ok + ",\"order_id\":\"O1\",\"amount\":1}"), "duplicate_key"),
+        new("only a byte order mark", Channel.Pos, [0xEF, 0xBB, 0xBF], "empty_payload"),
+        new("amount 1e30", Channel.Pos, B(Env("b-42", "order", Ok, OrderFields.Replace("\"amount\":10", "\"amount\":1e30"))), "invalid_amount"),
+        new("amount -1e30", Channel.Pos, B(Env("b-43", "refund", Ok, "\"order_id\":\"O1\",\"amount\":-1e30")), "invalid_amount"),
+        new("price 1e30", Channel.Pos, B(Env("b-44", "order", Ok, OrderFields.Replace("\"price\":10", "\"price\":1e30"))), "invalid_items"),
+        new("qty beyond any count", Channel.Pos, B(Env("b-45", "order", Ok, OrderFields.Replace("\"qty\":1", "\"qty\":1e10"))), "wrong_field_type"),
+        new("only a placeholder phone", Channel.Pos, B(Env("b-46", "refund", Q("{'phone':'N/A'}"), "\"order_id\":\"O1\",\"amount\":1")), "no_usable_ids"),
+        new("only placeholders", Channel.Pos, B(Env("b-47", "refund", Q("{'phone':'-','member_id':'null','openid':'undefined'}"), "\"order_id\":\"O1\",\"amount\":1")), "no_usable_ids"),
+        new("a phone that is no number", Channel.Pos, B(Env("b-48", "refund", Q("{'phone':'10086'}"), "\"order_id\":\"O1\",\"amount\":1")), "no_usable_ids"),
+        new("an advertising id switched off", Channel.App, B(Env("b-49", "app_open", Q("{'device_id':'00000000-0000-0000-0000-000000000000'}"))), "no_usable_ids"),
+        new("bind_phone with a placeholder phone", Channel.MiniProgram, B(Env("b-50", "bind_phone", Q("{'openid':'o1','phone':'unknown'}"))), "missing_ids"),
     ];
 }

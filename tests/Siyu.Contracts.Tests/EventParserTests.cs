@@ -70,11 +70,48 @@ public sealed class EventParserTests
         Assert.Equal("2026-03", tagged.Tags["baby_birth_month"]);
     }
 
-    [Fact]
-    public void Wrong_type_errors_name_the_field()
+    [Theory]
+    [InlineData("amount as string", "amount must be a number of yuan with at most 2 decimals, e.g. 199.00, not a string")]
+    [InlineData("member_id as number", "ids.member_id must be a string, not the number 10001")]
+    [InlineData("ids as array", "ids must be an object of id type to value, e.g. {\"member_id\":\"M1\"}, not an array")]
+    [InlineData("item qty as float", "items[0].qty must be a whole number, not the number 1.5")]
+    [InlineData("tag with object value", "tags.size must be a string, number or boolean, not an object")]
+    [InlineData("amount given twice", "amount is given twice; every key may appear once per object")]
+    [InlineData("member_id given twice", "ids.member_id is given twice; every key may appear once per object")]
+    [InlineData("sku given twice in an item", "items[0].sku is given twice; every key may appear once per object")]
+    [InlineData("key twice inside an unknown object", "extra[0].a is given twice; every key may appear once per object")]
+    [InlineData("amount 1e30", "amount 1e30 is out of range; it must be yuan with at most 2 decimals, from 0 to 10000000")]
+    [InlineData("only placeholders", "no usable id: ids.member_id 'null' is a placeholder, not an id; ids.phone '-' is a placeholder, not an id; ids.openid 'undefined' is a placeholder, not an id")]
+    [InlineData("a phone that is no number", "no usable id: ids.phone is not a valid phone number")]
+    public void Errors_name_the_field_and_the_problem_in_the_contract_s_words(string name, string error)
     {
-        var result = Parser.Parse(EventCorpus.Bad.Single(b => b.Name == "amount as string").Payload, Channel.Pos);
-        Assert.Contains("$.amount", result.Error);
+        var c = EventCorpus.Bad.Single(b => b.Name == name);
+        Assert.Equal(error, Parser.Parse(c.Payload, c.Channel).Error);
+    }
+
+    [Theory]
+    [MemberData(nameof(BadCases))]
+    public void No_error_names_a_dotnet_type(EventCorpus.Case c)
+    {
+        var error = Parser.Parse(c.Payload, c.Channel).Error!;
+        Assert.DoesNotMatch(@"System\.|Siyu\.|Nullable|`1|Int32|Decimal|WireIds|WireEvent|WireItem", error);
+    }
+
+    [Fact]
+    public void A_placeholder_id_is_dropped_and_reported_while_the_others_link()
+    {
+        var result = Parser.Parse(EventCorpus.Good.Single(g => g.Name == "placeholder phone beside a member id").Payload, Channel.Pos);
+        Assert.True(result.IsValid, result.Error);
+        Assert.Equal(new CustomerIds { MemberId = "M1" }, result.Event.Ids);
+        var refused = Assert.Single(result.RefusedIds);
+        Assert.Equal((IdType.Phone, "blocked_value"), (refused.Type, refused.Reason));
+    }
+
+    [Fact]
+    public void A_phone_comes_out_canonical()
+    {
+        var bind = Parser.Parse(EventCorpus.Good.Single(g => g.Name == "mp bind_phone").Payload, Channel.MiniProgram);
+        Assert.Equal("13800000001", bind.Event!.Ids.Phone); // given as "+86 138-0000-0001"
     }
 
     [Theory]

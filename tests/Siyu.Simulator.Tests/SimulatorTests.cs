@@ -104,14 +104,7 @@ public sealed class SimulatorTests(ITestOutputHelper output)
             if (TrafficSimulator.EntityReasons.Contains(m.ExpectedReason!))
             {
                 Assert.True(result.IsValid);
-                if (m.ExpectedReason == RejectReason.NoUsableIds)
-                {
-                    Assert.All(result.Event.Ids.All(), id => Assert.Equal("0", id.Value));
-                }
-                else
-                {
-                    Assert.IsType<OrderRefunded>(result.Event);
-                }
+                Assert.IsType<OrderRefunded>(result.Event);
             }
             else
             {

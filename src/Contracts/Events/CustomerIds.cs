@@ -67,6 +67,19 @@ public sealed record CustomerIds
         _ => null,
     };
 
+    /// <summary>A copy with the id of <paramref name="type"/> replaced (null removes it).</summary>
+    public CustomerIds With(IdType type, string? value) => type switch
+    {
+        IdType.MemberId => this with { MemberId = value },
+        IdType.Phone => this with { Phone = value },
+        IdType.UnionId => this with { UnionId = value },
+        IdType.OpenId => this with { OpenId = value },
+        IdType.ExternalUserId => this with { ExternalUserId = value },
+        IdType.AppUserId => this with { AppUserId = value },
+        IdType.DeviceId => this with { DeviceId = value },
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
     /// <summary>The ids present, in the contract's order.</summary>
     public IEnumerable<(IdType Type, string Value)> All()
     {

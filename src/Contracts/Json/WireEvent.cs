@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -6,7 +7,9 @@ namespace Siyu.Contracts.Json;
 /// <summary>
 /// The event exactly as it travels on the input topics: every field optional, so that
 /// parsing never fails on a missing field and validation can say which one is missing.
-/// Unknown fields are ignored: the contract lets producers add fields freely.
+/// Unknown fields are ignored (the contract lets producers add fields freely), but they are
+/// read into <c>Unknown</c> so that a key given twice is refused there too: two readers that
+/// keep different copies of a duplicated key read one message differently.
 /// </summary>
 public sealed class WireEvent
 {
@@ -17,7 +20,7 @@ public sealed class WireEvent
     public WireIds? Ids { get; set; }
 
     public string? OrderId { get; set; }
-    public decimal? Amount { get; set; }
+    public WireNumber? Amount { get; set; }
     public List<WireItem>? Items { get; set; }
     public string? GuideId { get; set; }
     public string? Payment { get; set; }
@@ -31,6 +34,8 @@ public sealed class WireEvent
     public string? Birthday { get; set; }
     public string? Name { get; set; }
     public string? Task { get; set; }
+
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 public sealed class WireIds
@@ -42,13 +47,47 @@ public sealed class WireIds
     [JsonPropertyName("external_userid")] public string? ExternalUserId { get; set; }
     [JsonPropertyName("app_user_id")] public string? AppUserId { get; set; }
     [JsonPropertyName("device_id")] public string? DeviceId { get; set; }
+
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 public sealed class WireItem
 {
     public string? Sku { get; set; }
     public int? Qty { get; set; }
-    public decimal? Price { get; set; }
+    public WireNumber? Price { get; set; }
+
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; set; }
+}
+
+/// <summary>
+/// A JSON number for money. One that does not fit a decimal (1e30) is kept as its text, so
+/// validation can call it an invalid amount rather than the reader failing on a type.
+/// </summary>
+[JsonConverter(typeof(WireNumberConverter))]
+public readonly record struct WireNumber(decimal Value, string? OutOfRange = null)
+{
+    public static implicit operator WireNumber(decimal value) => new(value);
+}
+
+public sealed class WireNumberConverter : JsonConverter<WireNumber>
+{
+    public override WireNumber Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            throw new JsonException(); // the parser says which field, and what it should be
+        }
+        if (reader.TryGetDecimal(out var value))
+        {
+            return new WireNumber(value);
+        }
+        var text = System.Text.Encoding.UTF8.GetString(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);
+        return new WireNumber(0, text.Length <= 40 ? text : text[..40] + "…");
+    }
+
+    public override void Write(Utf8JsonWriter writer, WireNumber value, JsonSerializerOptions options) =>
+        writer.WriteNumberValue(value.Value);
 }
 
 /// <summary>A dead-letter record (contract: siyu.deadletter value).</summary>
@@ -69,7 +108,8 @@ public sealed record DeadLetterRecord(
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    NumberHandling = JsonNumberHandling.Strict)]
+    NumberHandling = JsonNumberHandling.Strict,
+    AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(WireEvent))]
 [JsonSerializable(typeof(DeadLetterRecord))]
 [JsonSerializable(typeof(string))]

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Text.Unicode;
 using Siyu.Contracts.Events;
+using Siyu.Contracts.Identity;
 using Siyu.Contracts.Json;
 
 namespace Siyu.Contracts.Validation;
@@ -35,6 +36,15 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
         {
             return ParseResult.Invalid(RejectReason.InvalidUtf8, "payload is not valid UTF-8");
         }
+        // Some Windows tills write UTF-8 with a byte order mark: it says nothing, so it is skipped.
+        if (payload.StartsWith(Utf8Bom))
+        {
+            payload = payload[Utf8Bom.Length..];
+            if (payload.IsEmpty)
+            {
+                return ParseResult.Invalid(RejectReason.EmptyPayload, "the message holds only a UTF-8 byte order mark");
+            }
+        }
 
         WireEvent? wire;
         try
@@ -52,7 +62,11 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
         return Validate(wire, channel);
     }
 
-    // Runs only on the failure path: tells broken JSON from well-formed JSON with a wrong type.
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    // Runs only on the failure path: tells broken JSON from a duplicated key from well-formed
+    // JSON with a wrong type, and says which field in an integrator's words (the serializer's
+    // own message names .NET types).
     private static ParseResult ClassifyJsonError(ReadOnlySpan<byte> payload, JsonException ex)
     {
         var reader = new Utf8JsonReader(payload);
@@ -66,17 +80,16 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
         {
             return ParseResult.Invalid(RejectReason.MalformedJson, syntax.Message);
         }
+        if (WireErrors.FindDuplicateKey(payload) is { } duplicate)
+        {
+            return ParseResult.Invalid(RejectReason.DuplicateKey,
+                $"{duplicate} is given twice; every key may appear once per object");
+        }
         if (ex.Path is null or "$")
         {
             return ParseResult.Invalid(RejectReason.NotAnObject, "payload must be a JSON object");
         }
-        return ParseResult.Invalid(RejectReason.WrongFieldType, $"{ex.Path}: {FirstSentence(ex.Message)}");
-    }
-
-    private static string FirstSentence(string message)
-    {
-        var i = message.IndexOf(". ", StringComparison.Ordinal);
-        return i < 0 ? message : message[..(i + 1)];
+        return ParseResult.Invalid(RejectReason.WrongFieldType, WireErrors.DescribeWrongType(payload, ex.Path));
     }
 
     private ParseResult Validate(WireEvent w, Channel channel)
@@ -116,17 +129,18 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
             return idsResult.Error.Value;
         }
         var ids = idsResult.Ids!;
-        var common = new Common(w.EventId, occurredAt, channel, ids, Blank(w.StoreId) ? null : w.StoreId);
+        var common = new Common(w.EventId, occurredAt, channel, ids, Blank(w.StoreId) ? null : w.StoreId, idsResult.Refused);
         return BuildTyped(w, channel, common);
     }
 
-    private readonly record struct Common(string EventId, DateTimeOffset OccurredAt, Channel Channel, CustomerIds Ids, string? StoreId);
+    private readonly record struct Common(string EventId, DateTimeOffset OccurredAt, Channel Channel, CustomerIds Ids, string? StoreId,
+        IReadOnlyList<RefusedIdValue> Refused);
 
-    private (CustomerIds? Ids, ParseResult? Error) ValidateIds(WireIds? w)
+    private (CustomerIds? Ids, IReadOnlyList<RefusedIdValue> Refused, ParseResult? Error) ValidateIds(WireIds? w)
     {
         if (w is null)
         {
-            return (null, ParseResult.Invalid(RejectReason.MissingIds, "ids is required and must name at least one id"));
+            return (null, [], ParseResult.Invalid(RejectReason.MissingIds, "ids is required and must name at least one id"));
         }
         var ids = new CustomerIds
         {
@@ -140,17 +154,24 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
         };
         if (ids.IsEmpty)
         {
-            return (null, ParseResult.Invalid(RejectReason.MissingIds, "ids must name at least one non-empty id"));
+            return (null, [], ParseResult.Invalid(RejectReason.MissingIds, "ids must name at least one non-empty id"));
         }
         foreach (var (type, value) in ids.All())
         {
             if (value.Length > _options.MaxIdLength)
             {
-                return (null, ParseResult.Invalid(RejectReason.InvalidId,
+                return (null, [], ParseResult.Invalid(RejectReason.InvalidId,
                     $"ids.{type.WireName()} is {value.Length} characters; the limit is {_options.MaxIdLength}"));
             }
         }
-        return (ids, null);
+        // Placeholders and impossible phones link no one: dropped, the event keeps its other ids.
+        var (usable, refused) = _options.IdValues.Clean(ids);
+        if (usable.IsEmpty)
+        {
+            return (null, refused, ParseResult.Invalid(RejectReason.NoUsableIds,
+                "no usable id: " + string.Join("; ", refused.Select(r => r.Describe()))));
+        }
+        return (usable, refused, null);
     }
 
     private ParseResult BuildTyped(WireEvent w, Channel channel, Common c)
@@ -168,11 +189,11 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
             "coupon_claim" => Require(w.CouponId, "coupon_id", () => Init(new CouponClaimed { CouponId = w.CouponId!, CampaignId = NullIfBlank(w.CampaignId) }, c)),
             "bind_phone" => c.Ids.Phone is not null && (c.Ids.OpenId is not null || c.Ids.UnionId is not null)
                 ? Init(new PhoneBound(), c)
-                : ParseResult.Invalid(RejectReason.MissingIds, "bind_phone needs ids.phone and ids.openid or ids.unionid"),
+                : ParseResult.Invalid(RejectReason.MissingIds, "bind_phone needs ids.phone and ids.openid or ids.unionid" + RefusedNote(c)),
             "app_open" => Init(new AppOpened(), c),
             "login" => c.Ids.AppUserId is not null && (c.Ids.MemberId is not null || c.Ids.Phone is not null)
                 ? Init(new LoggedIn(), c)
-                : ParseResult.Invalid(RejectReason.MissingIds, "login needs ids.app_user_id and ids.member_id or ids.phone"),
+                : ParseResult.Invalid(RejectReason.MissingIds, "login needs ids.app_user_id and ids.member_id or ids.phone" + RefusedNote(c)),
             "contact_added" => Require(w.GuideId, "guide_id", () => Init(new ContactAdded { GuideId = w.GuideId! }, c)),
             "contact_removed" => Require(w.GuideId, "guide_id", () => Init(new ContactRemoved { GuideId = w.GuideId! }, c)),
             "group_join" => Require(w.GroupId, "group_id", () => Init(new GroupJoined { GroupId = w.GroupId! }, c)),
@@ -189,6 +210,9 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
             _ => ParseResult.Invalid(RejectReason.UnknownType, $"type '{Truncate(w.Type!)}' is not known"),
         };
     }
+
+    private static string RefusedNote(Common c) =>
+        c.Refused.Count == 0 ? "" : " (refused: " + string.Join("; ", c.Refused.Select(r => r.Describe())) + ")";
 
     /// <summary>Which types each channel carries (contract table).</summary>
     public static readonly IReadOnlyDictionary<Channel, IReadOnlySet<string>> TypesByChannel = new Dictionary<Channel, IReadOnlySet<string>>
@@ -230,7 +254,7 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
         return Init(new OrderPlaced
         {
             OrderId = w.OrderId!,
-            Amount = w.Amount!.Value,
+            Amount = w.Amount!.Value.Value,
             Items = items.Items!,
             Payment = payment,
             GuideId = NullIfBlank(w.GuideId),
@@ -251,7 +275,7 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
         }
         return Init(new OrderRefunded
         {
-            OrderId = w.OrderId!, Amount = w.Amount!.Value,
+            OrderId = w.OrderId!, Amount = w.Amount!.Value.Value,
         }, c);
     }
 
@@ -298,7 +322,8 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
             };
             if (text is null)
             {
-                return ParseResult.Invalid(RejectReason.WrongFieldType, $"$.tags.{Truncate(name)}: a tag value must be a string, number or boolean");
+                return ParseResult.Invalid(RejectReason.WrongFieldType,
+                    $"tags.{Truncate(name)} must be a string, number or boolean, not {WireErrors.KindName(value.ValueKind)}");
             }
             tags[name] = text;
         }
@@ -326,17 +351,23 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
         }, c);
     }
 
-    private ParseResult? CheckAmount(decimal? amount)
+    private ParseResult? CheckAmount(WireNumber? given)
     {
-        if (amount is null)
+        if (given is not { } number)
         {
             return Missing("amount");
         }
+        if (number.OutOfRange is { } text)
+        {
+            return ParseResult.Invalid(RejectReason.InvalidAmount,
+                $"amount {text} is out of range; it must be yuan with at most 2 decimals, from 0 to {_options.MaxAmount}");
+        }
+        var amount = number.Value;
         if (amount < 0)
         {
             return ParseResult.Invalid(RejectReason.NegativeAmount, $"amount {amount} is negative; refunds carry a positive amount");
         }
-        if (amount > _options.MaxAmount || decimal.Round(amount.Value, 2) != amount)
+        if (amount > _options.MaxAmount || decimal.Round(amount, 2) != amount)
         {
             return ParseResult.Invalid(RejectReason.InvalidAmount,
                 $"amount {amount} must be yuan with at most 2 decimals and at most {_options.MaxAmount}");
@@ -358,10 +389,11 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
         for (var i = 0; i < items.Count; i++)
         {
             var it = items[i];
-            if (it is null || Blank(it.Sku) || it.Qty is not > 0 || it.Price is not { } price || price < 0 || decimal.Round(price, 2) != price)
+            if (it is null || Blank(it.Sku) || it.Qty is not > 0 || it.Price is not { OutOfRange: null, Value: var price }
+                || price < 0 || price > _options.MaxAmount || decimal.Round(price, 2) != price)
             {
                 return (null, ParseResult.Invalid(RejectReason.InvalidItems,
-                    $"items[{i}] needs a sku, a qty above 0 and a price of at least 0 with at most 2 decimals"));
+                    $"items[{i}] needs a sku, a qty above 0 and a price from 0 to {_options.MaxAmount} with at most 2 decimals"));
             }
             result[i] = new LineItem(it.Sku!, it.Qty.Value, price);
         }
@@ -391,7 +423,7 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
     private static ParseResult Init(InputEvent evt, Common c) => ParseResult.Valid(evt with
     {
         EventId = c.EventId, OccurredAt = c.OccurredAt, Channel = c.Channel, Ids = c.Ids, StoreId = c.StoreId,
-    });
+    }, c.Refused);
 
     private static bool Blank(string? s) => string.IsNullOrWhiteSpace(s);
     private static string? NullIfBlank(string? s) => Blank(s) ? null : s;

@@ -1,3 +1,5 @@
+using Siyu.Contracts.Identity;
+
 namespace Siyu.Contracts.Validation;
 
 public sealed record EventParserOptions
@@ -12,6 +14,11 @@ public sealed record EventParserOptions
     public DateTimeOffset MinOccurredAt { get; init; } = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     public int MaxIdLength { get; init; } = 128;
+
+    /// <summary>Which id values may link anyone (blocked placeholders, phone rules and region).</summary>
+    public IdValues IdValues { get; init; } = DefaultIdValues.Value;
+
+    private static readonly Lazy<IdValues> DefaultIdValues = new(() => new IdValues());
     public int MaxEventIdLength { get; init; } = 200;
 
     /// <summary>An order above this is a typo or an attack, not a fruit basket.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Siyu.Contracts.Events;
+using Siyu.Contracts.Identity;
 
 namespace Siyu.Contracts.Validation;
 
@@ -10,17 +11,24 @@ public readonly record struct ParseResult
     public string? Reason { get; }
     public string? Error { get; }
 
-    private ParseResult(InputEvent? evt, string? reason, string? error)
+    /// <summary>Ids of a valid event that were dropped (placeholders, impossible phones); the event keeps the rest.</summary>
+    public IReadOnlyList<RefusedIdValue> RefusedIds => _refused ?? [];
+
+    private readonly IReadOnlyList<RefusedIdValue>? _refused;
+
+    private ParseResult(InputEvent? evt, string? reason, string? error, IReadOnlyList<RefusedIdValue>? refused = null)
     {
         Event = evt;
         Reason = reason;
         Error = error;
+        _refused = refused;
     }
 
     [MemberNotNullWhen(true, nameof(Event))]
     [MemberNotNullWhen(false, nameof(Reason), nameof(Error))]
     public bool IsValid => Event is not null;
 
-    public static ParseResult Valid(InputEvent evt) => new(evt, null, null);
+    public static ParseResult Valid(InputEvent evt, IReadOnlyList<RefusedIdValue>? refused = null) =>
+        new(evt, null, null, refused is { Count: > 0 } ? refused : null);
     public static ParseResult Invalid(string reason, string error) => new(null, reason, error);
 }

@@ -11,6 +11,8 @@ public static class RejectReason
     public const string InvalidUtf8 = "invalid_utf8";
     public const string MalformedJson = "malformed_json";
     public const string NotAnObject = "not_an_object";
+    /// <summary>A key given twice in one object, anywhere in the event (readers would disagree on its value).</summary>
+    public const string DuplicateKey = "duplicate_key";
     public const string WrongFieldType = "wrong_field_type";
     public const string MissingEventId = "missing_event_id";
     public const string InvalidEventId = "invalid_event_id";
@@ -29,8 +31,10 @@ public static class RejectReason
     public const string InvalidPayment = "invalid_payment";
     public const string UnknownTopic = "unknown_topic";
 
-    // Rejected by the customer entity (valid JSON, but the business rules cannot take it).
+    /// <summary>Every id given is refused (placeholders such as "N/A" or "0", phones that are not possible numbers).</summary>
     public const string NoUsableIds = "no_usable_ids";
+
+    // Rejected by the customer entity (valid JSON, but the business rules cannot take it).
     public const string RefundUnmatched = "refund_unmatched";
     public const string OrderRejected = "order_rejected";
 }

@@ -8,6 +8,7 @@ using Siyu.Actors.Hosting;
 using Siyu.Actors.Lookups;
 using Siyu.Actors.Operations;
 using Siyu.Contracts.Events;
+using Siyu.Contracts.Identity;
 using Siyu.Contracts.Privacy;
 using Siyu.Host.Node;
 
@@ -38,7 +39,7 @@ public static partial class CustomerApi
 
     private static IResult Problem(int status, string error) => Results.Json(new JsonObject { ["error"] = error }, statusCode: status);
 
-    private static async Task<IResult> Lookup(HttpRequest request, CustomerLookup customers, PhoneHasher phones, CustomerRules rules, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> Lookup(HttpRequest request, CustomerLookup customers, PhoneHasher phones, IdValues idValues, CustomerRules rules, TimeProvider clock, CancellationToken ct)
     {
         var given = request.Query.Where(q => q.Value.Count > 0).ToList();
         var known = LookupTypes.Select(t => t.WireName()).ToList();
@@ -51,10 +52,14 @@ public static partial class CustomerApi
         {
             return Problem(400, $"{type.WireName()} must be one non-empty value of at most 128 characters");
         }
-        if (type == IdType.Phone)
+        // The rules ingest applies: a placeholder or an impossible phone was never linked to anyone,
+        // and must not find anyone either (a cashier's "N/A" showed a stranger's profile: issue #15).
+        var check = idValues.Check(type, value);
+        if (check.Refused is { } refused)
         {
-            value = phones.Hash(value);
+            return Problem(400, refused.Describe().Replace("ids.", "", StringComparison.Ordinal));
         }
+        value = type == IdType.Phone ? phones.Hash(check.Value!) : check.Value!;
         var state = await customers.ByIdAsync(type, value, ct);
         if (state is null)
         {

@@ -293,7 +293,7 @@ public static class DemoCommand
 
     private static string KindOf(SimulatedMessage m) => m.Kind switch
     {
-        MessageKind.Invalid when m.ExpectedReason is RejectReason.RefundUnmatched or RejectReason.NoUsableIds => "broken: refused by the customer",
+        MessageKind.Invalid when m.ExpectedReason is RejectReason.RefundUnmatched => "broken: refused by the customer",
         MessageKind.Invalid => "broken: refused by the parser",
         MessageKind.Duplicate => "duplicate (same event_id)",
         MessageKind.Campaign => "campaign definition",

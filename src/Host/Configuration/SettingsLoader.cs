@@ -12,7 +12,7 @@ public sealed class SettingsException(IReadOnlyList<string> problems)
 public static class SettingsLoader
 {
     public const string EnvironmentPrefix = "SIYU_";
-    private static readonly string[] KnownSections = ["Kafka", "Ingest", "ClickHouse", "Journal", "Api", "Privacy", "Cluster", "Customers", "Operations", "Audiences", "Logging"];
+    private static readonly string[] KnownSections = ["Kafka", "Ingest", "ClickHouse", "Journal", "Api", "Privacy", "Identity", "Cluster", "Customers", "Operations", "Audiences", "Logging"];
 
     /// <summary>appsettings.json beside the binary, then <paramref name="configFile"/>, then SIYU_* variables.</summary>
     public static IConfigurationRoot Build(string? configFile, IDictionary<string, string?>? overrides = null)
@@ -66,6 +66,7 @@ public static class SettingsLoader
             configuration.GetSection("Journal").Bind(settings.Journal, Strict);
             configuration.GetSection("Api").Bind(settings.Api, Strict);
             configuration.GetSection("Privacy").Bind(settings.Privacy, Strict);
+            configuration.GetSection("Identity").Bind(settings.Identity, Strict);
             configuration.GetSection("Cluster").Bind(settings.Cluster, Strict);
             configuration.GetSection("Customers").Bind(settings.Customers, Strict);
             configuration.GetSection("Operations").Bind(settings.Operations, Strict);

@@ -16,6 +16,7 @@ public sealed class SiyuSettings
     public JournalSettings Journal { get; set; } = new();
     public ApiSettings Api { get; set; } = new();
     public PrivacySettings Privacy { get; set; } = new();
+    public IdentitySettings Identity { get; set; } = new();
     public ClusterSettings Cluster { get; set; } = new();
     public CustomerSettings Customers { get; set; } = new();
     public OperationsSettings Operations { get; set; } = new();
@@ -34,6 +35,7 @@ public sealed class SiyuSettings
         Api.Validate(errors);
         // Tools such as `siyu produce` never see a phone, so they need no key.
         Privacy.Validate(errors, embedded || !processesEvents);
+        Identity.Validate(errors);
         Cluster.Validate(errors);
         Customers.Validate(errors);
         Operations.Validate(errors, Audiences);
@@ -191,6 +193,26 @@ public sealed class PrivacySettings
     }
 
     public string EffectiveKey => string.IsNullOrEmpty(PhoneHashKey) ? DemoKey : PhoneHashKey;
+}
+
+/// <summary>Which id values may link anyone (src/Contracts/Identity/IdValues.cs).</summary>
+public sealed class IdentitySettings
+{
+    /// <summary>ISO 3166 region of phone numbers written without a country code.</summary>
+    public string PhoneRegion { get; set; } = "CN";
+
+    /// <summary>Placeholders refused beyond the built-in list (what this brand's tills send for "no value").</summary>
+    public List<string> BlockedValues { get; set; } = [];
+
+    internal void Validate(List<string> errors)
+    {
+        if (!Siyu.Contracts.Identity.IdValues.IsKnownRegion(PhoneRegion))
+        {
+            errors.Add($"Identity:PhoneRegion '{PhoneRegion}' is not a region code libphonenumber knows (ISO 3166, e.g. CN)");
+        }
+    }
+
+    public Siyu.Contracts.Identity.IdValues ToIdValues() => new(PhoneRegion, BlockedValues);
 }
 
 public sealed class ClusterSettings

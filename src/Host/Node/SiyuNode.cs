@@ -69,10 +69,14 @@ public static class SiyuNode
         s.AddSingleton(topics);
         s.AddSingleton(rules);
         s.AddSingleton(new PhoneHasher(settings.Privacy.EffectiveKey));
+        // One set of id rules for ingest and the lookup API: a placeholder links no one either way.
+        var idValues = settings.Identity.ToIdValues();
+        s.AddSingleton(idValues);
         s.AddSingleton(new EventParser(new EventParserOptions
         {
             MaxPayloadBytes = settings.Ingest.MaxPayloadBytes,
             MaxFutureSkew = TimeSpan.FromHours(settings.Ingest.MaxFutureSkewHours),
+            IdValues = idValues,
         }));
         s.AddSingleton(KafkaClients.IngestOptions(settings.Kafka, options.BootstrapServers));
         s.AddSingleton<IProducer<byte[]?, byte[]>>(_ => KafkaClients.Producer(settings.Kafka, options.BootstrapServers));
