@@ -122,6 +122,8 @@ public static class EventCorpus
         new("only placeholders", Channel.Pos, B(Env("b-47", "refund", Q("{'phone':'-','member_id':'null','openid':'undefined'}"), "\"order_id\":\"O1\",\"amount\":1")), "no_usable_ids"),
         new("a phone that is no number", Channel.Pos, B(Env("b-48", "refund", Q("{'phone':'10086'}"), "\"order_id\":\"O1\",\"amount\":1")), "no_usable_ids"),
         new("an advertising id switched off", Channel.App, B(Env("b-49", "app_open", Q("{'device_id':'00000000-0000-0000-0000-000000000000'}"))), "no_usable_ids"),
+        new("half a surrogate pair in an unknown key", Channel.Pos, B(Env("b-51", "refund", Ok, "\"order_id\":\"O1\",\"amount\":1,\"\\ud800\":1")), "malformed_json"),
+        new("half a surrogate pair in a value", Channel.Pos, B(Env("b-52", "refund", Ok, "\"order_id\":\"O\\ud800\",\"amount\":1")), "malformed_json"),
         new("bind_phone with a placeholder phone", Channel.MiniProgram, B(Env("b-50", "bind_phone", Q("{'openid':'o1','phone':'unknown'}"))), "missing_ids"),
     ];
 }

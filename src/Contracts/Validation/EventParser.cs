@@ -55,6 +55,12 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
         {
             return ClassifyJsonError(payload, ex);
         }
+        catch (InvalidOperationException)
+        {
+            // Well-formed JSON whose escapes spell half a UTF-16 pair ("\ud800" alone): the reader
+            // throws this for some keys rather than a JsonException.
+            return HalfSurrogate();
+        }
         if (wire is null)
         {
             return ParseResult.Invalid(RejectReason.NotAnObject, "payload is JSON null, not an event object");
@@ -63,6 +69,9 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
     }
 
     private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    private static ParseResult HalfSurrogate() => ParseResult.Invalid(RejectReason.MalformedJson,
+        "a string or key escapes half a UTF-16 surrogate pair (\\uD800-\\uDFFF alone), which is no text");
 
     // Runs only on the failure path: tells broken JSON from a duplicated key from well-formed
     // JSON with a wrong type, and says which field in an integrator's words (the serializer's
@@ -79,6 +88,10 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
         catch (JsonException syntax)
         {
             return ParseResult.Invalid(RejectReason.MalformedJson, syntax.Message);
+        }
+        if (WireErrors.HasUndecodableString(payload))
+        {
+            return HalfSurrogate();
         }
         if (WireErrors.FindDuplicateKey(payload) is { } duplicate)
         {

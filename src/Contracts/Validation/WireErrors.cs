@@ -42,7 +42,7 @@ internal static partial class WireErrors
                     frames.RemoveAt(frames.Count - 1);
                     break;
                 case JsonTokenType.PropertyName:
-                    var name = reader.GetString()!;
+                    var name = Name(ref reader);
                     var top = frames[^1];
                     if (!top.Keys!.Add(name))
                     {
@@ -56,6 +56,41 @@ internal static partial class WireErrors
             }
         }
         return null;
+    }
+
+    /// <summary>Whether a key or string escapes half a UTF-16 surrogate pair, which no reader can turn into text.</summary>
+    public static bool HasUndecodableString(ReadOnlySpan<byte> payload)
+    {
+        var reader = new Utf8JsonReader(payload);
+        while (reader.Read())
+        {
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+            {
+                try
+                {
+                    reader.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    // Unescaped, so "a" and "\u0061" are one key, as the serializer sees them; a name holding
+    // half a surrogate pair has no text and is compared as written.
+    private static string Name(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            return System.Text.Encoding.UTF8.GetString(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan);
+        }
     }
 
     // A value starting inside an array moves that array's index on.
