@@ -115,8 +115,9 @@ public static class ProduceCommand
                 }
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a key escaping half a UTF-16 surrogate pair ("\ud800").
         }
         return null;
     }
