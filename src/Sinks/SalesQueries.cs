@@ -45,6 +45,24 @@ public sealed record CampaignLive(
 /// <summary>Units of one campaign's skus over its default window, split as in <see cref="CampaignLive"/>.</summary>
 public sealed record CampaignUnits(string CampaignId, long UnitsSold, long UnitsAfterCampaign, uint? Stock);
 
+/// <summary>What <c>GET /v1/sales/summary</c> totals by: each is the key of one per-minute view.</summary>
+public enum SalesDimension
+{
+    Rule,
+    Campaign,
+    Guide,
+    Group,
+    Store,
+}
+
+/// <summary>
+/// One key's totals over a window: <see cref="Net"/> is order amounts minus refunds,
+/// <see cref="Gross"/> order amounts alone, <see cref="RefundAmount"/> what was refunded (so
+/// net = gross − refund_amount); <see cref="Orders"/> and <see cref="Refunds"/> count distinct
+/// orders and refunds, <see cref="Buyers"/> distinct customers with an order.
+/// </summary>
+public sealed record SalesTotals(string Key, decimal Net, decimal Gross, decimal RefundAmount, ulong Orders, ulong Refunds, ulong Buyers);
+
 /// <summary>
 /// Reads for the API and the demo board, over the per-minute views the dashboards use (exact while
 /// every row comes through the sink, see 002_minute_views.sql). Revenue is net of refunds; orders
@@ -191,6 +209,42 @@ public sealed class SalesQueries
             GROUP BY s.campaign_id
             """, cancellationToken: cancellationToken).ConfigureAwait(false);
 
+    /// <summary>
+    /// Totals by <paramref name="by"/> over minutes starting between <paramref name="from"/> and
+    /// <paramref name="to"/>, from the views the dashboards read (002_minute_views.sql), largest net
+    /// first. Rule and store cover every sale; campaign, guide and group only sales that have one.
+    /// </summary>
+    public async Task<IReadOnlyList<SalesTotals>> SummaryAsync(SalesDimension by, DateTimeOffset from, DateTimeOffset to,
+        CancellationToken cancellationToken = default)
+    {
+        var (view, key) = by switch
+        {
+            SalesDimension.Rule => ("store_sales_minute", "rule"),
+            SalesDimension.Campaign => ("campaign_sales_minute", "campaign_id"),
+            SalesDimension.Guide => ("guide_sales_minute", "guide_id"),
+            SalesDimension.Group => ("group_sales_minute", "group_id"),
+            SalesDimension.Store => ("store_sales_minute", "store_id"),
+            _ => throw new ArgumentOutOfRangeException(nameof(by), by, null),
+        };
+        // Aliased apart from the columns: ClickHouse resolves an alias everywhere in the query.
+        var rows = await _clickHouse.QueryRowsAsync<SummaryRow>(
+            $$"""
+            SELECT toString({{key}}) AS key, sum(revenue) AS net, sum(revenue) + sum(refund_amount) AS gross,
+                   sum(refund_amount) AS refunded, uniqExactMerge(orders) AS order_count,
+                   uniqExactMerge(refunds) AS refund_count, uniqExactMerge(buyers) AS buyer_count
+            FROM {{_db}}.{{view}}
+            WHERE minute >= {from:DateTime('UTC')} AND minute <= {to:DateTime('UTC')}
+            GROUP BY key ORDER BY net DESC, key
+            """,
+            new Dictionary<string, string>
+            {
+                ["from"] = ClickHouseParam.Of(WholeSeconds(from)),
+                ["to"] = ClickHouseParam.Of(WholeSeconds(to)),
+            },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        return rows.Select(r => new SalesTotals(r.Key, r.Net, r.Gross, r.Refunded, r.OrderCount, r.RefundCount, r.BuyerCount)).ToList();
+    }
+
     /// <summary>The minute <paramref name="t"/> falls in (the views' grain), in UTC.</summary>
     public static DateTimeOffset StartOfMinute(DateTimeOffset t) =>
         new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
@@ -203,6 +257,8 @@ public sealed class SalesQueries
     private sealed record MinuteRow(DateTimeOffset Minute, decimal Revenue, ulong Orders, ulong Buyers);
 
     private sealed record UnitsRow(DateTimeOffset Minute, long TotalUnits, long UnitsSold, long UnitsAfter);
+
+    private sealed record SummaryRow(string Key, decimal Net, decimal Gross, decimal Refunded, ulong OrderCount, ulong RefundCount, ulong BuyerCount);
 
     private sealed record PeriodRow(DateTimeOffset StartsAt, DateTimeOffset EndsAt, double AttributionWindowHours, uint? Stock, string[] Skus);
 }

@@ -202,6 +202,28 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
             Assert.Equal(sol.Orders, live["orders"]!.GetValue<ulong>());
             Assert.Equal(sol.Buyers, live["buyers"]!.GetValue<ulong>());
 
+            // GET /v1/sales/summary answers from the same views: by store, group, guide and campaign
+            // (this run's keys; other tests share the node) as the calculator says.
+            var range = $"from={Uri.EscapeDataString(T0.AddHours(-2).ToString("O"))}&to={Uri.EscapeDataString(T0.AddHours(3).ToString("O"))}";
+            foreach (var (by, key) in new (string, Func<Sale, string?>)[]
+            {
+                ("store", s => s.Store), ("group", s => Nonempty(s.Group)), ("guide", s => Nonempty(s.Guide)), ("campaign", s => Nonempty(s.Campaign)),
+            })
+            {
+                var summary = JsonNode.Parse(await node.Http.GetStringAsync($"/v1/sales/summary?by={by}&{range}"))!["rows"]!.AsArray()
+                    .Where(r => r!["key"]!.GetValue<string>().EndsWith(Run, StringComparison.Ordinal))
+                    .ToDictionary(r => r!["key"]!.GetValue<string>(), r => r!);
+                var want = expected.By(key);
+                Assert.Equal(want.Keys, summary.Keys.Order(StringComparer.Ordinal));
+                foreach (var (k, t) in want)
+                {
+                    var r = summary[k];
+                    Assert.Equal((t.Revenue, t.Revenue + t.RefundAmount, t.RefundAmount, t.Orders, t.Refunds, t.Buyers),
+                        (r["net"]!.GetValue<decimal>(), r["gross"]!.GetValue<decimal>(), r["refund_amount"]!.GetValue<decimal>(),
+                         r["orders"]!.GetValue<ulong>(), r["refunds"]!.GetValue<ulong>(), r["buyers"]!.GetValue<ulong>()));
+                }
+            }
+
             // Operations notices reach ClickHouse after the customers' saves (their outbox).
             await Until(async () => await Count(engine, $"SELECT count() FROM siyu.operations FINAL WHERE guide_id IN ('{U1}', '{U3}')") == 5, "operations rows");
             Assert.Equal(1UL, await Count(engine, $"SELECT count() FROM siyu.operations FINAL WHERE kind = 'service_outcome' AND outcome = 'on_time' AND task = 'comfort_check' AND guide_id = '{U1}'"));

@@ -152,6 +152,7 @@ public static class SiyuNode
         app.MapMetrics("/metrics");
         app.MapCustomerApi();
         app.MapCampaignApi();
+        app.MapSalesApi();
         app.MapClusterApi();
         return app;
     }

@@ -131,7 +131,7 @@ public sealed class ApiAndDeadLetterFuzzTests(ITestOutputHelper output) : IDispo
             _ => Junk(),
         };
         var method = rng.Next(10) switch { 0 => HttpMethod.Post, 1 => HttpMethod.Delete, 2 => HttpMethod.Put, _ => HttpMethod.Get };
-        switch (rng.Next(4))
+        switch (rng.Next(5))
         {
             case 0:
                 var query = string.Join("&", Enumerable.Range(0, rng.Next(0, 4)).Select(_ => $"{IdParams[rng.Next(IdParams.Length)]}={Junk()}"));
@@ -142,6 +142,12 @@ public sealed class ApiAndDeadLetterFuzzTests(ITestOutputHelper output) : IDispo
                 var from = rng.Next(3) == 0 ? "" : "from=" + Uri.EscapeDataString(Time());
                 var to = rng.Next(3) == 0 ? "" : "&to=" + Uri.EscapeDataString(Time());
                 return (method, $"/v1/campaigns/{Junk()}/live?{from}{to}");
+            case 3:
+                string[] dimensions = ["rule", "campaign", "guide", "group", "store"];
+                var by = rng.Next(3) == 0 ? Junk() : dimensions[rng.Next(dimensions.Length)];
+                var since = rng.Next(3) == 0 ? "" : "&from=" + Uri.EscapeDataString(Time());
+                var until = rng.Next(3) == 0 ? "" : "&to=" + Uri.EscapeDataString(Time());
+                return (method, $"/v1/sales/summary?by={by}{since}{until}");
             default:
                 return (method, "/v1/" + string.Join("/", Enumerable.Range(0, rng.Next(1, 4)).Select(_ => Junk())));
         }
