@@ -23,6 +23,9 @@ public sealed record IngestOptions
     /// <summary>librdkafka statistics interval; they feed the consumer lag metric.</summary>
     public int StatisticsIntervalMs { get; init; } = 5_000;
 
+    /// <summary>Where the consumer's librdkafka logs and connection failures go (one warning per interval, /health).</summary>
+    public Siyu.Kafka.KafkaHealth? Health { get; init; }
+
     /// <summary>Extra librdkafka properties (security.protocol, sasl.*, ...) passed as they are.</summary>
     public IReadOnlyDictionary<string, string> Client { get; init; } = new Dictionary<string, string>();
 }

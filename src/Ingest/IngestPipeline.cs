@@ -376,8 +376,23 @@ public sealed class IngestPipeline
             config.Set(key, value);
         }
         return new ConsumerBuilder<byte[]?, byte[]?>(config)
-            .SetErrorHandler((_, e) => _log.LogWarning("Kafka consumer error: {Code} {Reason}", e.Code, e.Reason))
-            .SetStatisticsHandler((_, json) => RecordLag(json))
+            .SetLogHandler((_, m) => _options.Health?.OnLog("ingest consumer", m))
+            .SetErrorHandler((_, e) =>
+            {
+                if (_options.Health is { } health)
+                {
+                    health.OnError("ingest consumer", e);
+                }
+                else
+                {
+                    _log.LogWarning("Kafka consumer error: {Code} {Reason}", e.Code, e.Reason);
+                }
+            })
+            .SetStatisticsHandler((_, json) =>
+            {
+                RecordLag(json);
+                _options.Health?.OnStatistics(json);
+            })
             .SetPartitionsAssignedHandler((_, parts) =>
                 _log.LogInformation("Assigned {Count} partitions: {Partitions}", parts.Count, Describe(parts)))
             .SetPartitionsRevokedHandler((c, parts) => OnRevoked(c, parts.Select(p => p.TopicPartition).ToList()))

@@ -9,7 +9,7 @@ namespace Siyu.Actors.Campaigns;
 /// the whole topic from the start (a group of its own, nothing committed), so every node sees the
 /// same set; the latest definition of a campaign wins and a tombstone removes it.
 /// </summary>
-public sealed class CampaignFeed(string bootstrapServers, string topic, IReadOnlyDictionary<string, string> client, ILogger<CampaignFeed> log)
+public sealed class CampaignFeed(string bootstrapServers, string topic, IReadOnlyDictionary<string, string> client, ILogger<CampaignFeed> log, KafkaHealth? health = null)
 {
     private CampaignCatalog _current = CampaignCatalog.Empty;
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -35,12 +35,14 @@ public sealed class CampaignFeed(string bootstrapServers, string topic, IReadOnl
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnableAutoCommit = false,
             EnablePartitionEof = true,
+            StatisticsIntervalMs = health is null ? 0 : KafkaHealth.StatisticsIntervalMs,
         };
         foreach (var (key, value) in client)
         {
             config.Set(key, value);
         }
-        using var consumer = new ConsumerBuilder<string?, byte[]?>(config).Build();
+        var builder = new ConsumerBuilder<string?, byte[]?>(config);
+        using var consumer = (health is null ? builder : health.Attach(builder, "campaign feed")).Build();
         consumer.Subscribe(topic);
         var atEnd = new HashSet<int>();
         try

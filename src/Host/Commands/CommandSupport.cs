@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Siyu.Host.Configuration;
+using Siyu.Host.Node;
 
 namespace Siyu.Host.Commands;
 
@@ -23,6 +24,39 @@ internal static class CommandSupport
         {
             await Console.Error.WriteLineAsync("siyu: " + ex.Message);
             return ConfigError;
+        }
+        catch (StartupException ex)
+        {
+            await Console.Error.WriteLineAsync("siyu: cannot start: " + ex.Message.Replace("\n", "\nsiyu: cannot start: ", StringComparison.Ordinal));
+            return ProcessExit.After(ConfigError);
+        }
+    }
+
+    /// <summary>
+    /// Starts the host; false (after one line on stderr naming the cause) when a part of it failed
+    /// to start. The caller then leaves at once with exit 2: parts already started (the actor
+    /// system, chDB) would otherwise keep the process alive.
+    /// </summary>
+    public static async Task<bool> StartAsync(WebApplication app)
+    {
+        try
+        {
+            await app.StartAsync(app.Lifetime.ApplicationStopping);
+            return true;
+        }
+        catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            return false; // stopped (SIGTERM) while starting
+        }
+        catch (Exception e)
+        {
+            var cause = e;
+            while (cause.InnerException is not null && cause is IOException or AggregateException or InvalidOperationException)
+            {
+                cause = cause.InnerException;
+            }
+            await Console.Error.WriteLineAsync($"siyu: cannot start: {e.Message}" + (cause != e ? $" ({cause.Message})" : ""));
+            return false;
         }
     }
 }

@@ -36,18 +36,23 @@ public static class DemoCommand
         var rate = new Option<int>("--rate") { Description = "Simulated messages per second", DefaultValueFactory = _ => 100 };
         var seed = new Option<int>("--seed") { Description = "Seed of the simulated traffic", DefaultValueFactory = _ => 42 };
         var stores = new Option<int>("--stores") { Description = "Stores to simulate (0 = as many as fit the duration at the rate)", DefaultValueFactory = _ => 0 };
+        var port = new Option<int?>("--port") { Description = "Port of the HTTP API on 127.0.0.1 (default: Api:Urls, 8080; a free one when 8080 is taken)" };
         var command = new Command("demo", "Run Siyu on the embedded stack with a simulated campaign day and a live board")
         {
-            config, duration, rate, seed, stores,
+            config, duration, rate, seed, stores, port,
         };
         command.SetAction((parse, _) => CommandSupport.Guard(() =>
-            Run(parse.GetValue(config)?.FullName, parse.GetValue(duration), parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(stores))));
+            Run(parse.GetValue(config)?.FullName, parse.GetValue(duration), parse.GetValue(rate), parse.GetValue(seed), parse.GetValue(stores), parse.GetValue(port))));
         return command;
     }
 
-    private static async Task<int> Run(string? configFile, int durationSeconds, int rate, int seed, int storeCount)
+    private static async Task<int> Run(string? configFile, int durationSeconds, int rate, int seed, int storeCount, int? port)
     {
         var problems = new List<string>();
+        if (port is < 1 or > 65535)
+        {
+            problems.Add($"--port must be between 1 and 65535 (got {port})");
+        }
         if (rate is < 1 or > 200_000)
         {
             problems.Add($"--rate must be between 1 and 200000 (got {rate})");
@@ -93,6 +98,19 @@ public static class DemoCommand
             ["Logging:LogLevel:Default"] = "Warning",
         });
         var settings = SettingsLoader.Load(configuration, embedded: true);
+        string? portNote = null;
+        if (port is { } p)
+        {
+            settings.Api.Urls = $"http://127.0.0.1:{p}";
+        }
+        else if (settings.Api.Urls == new ApiSettings().Urls && StartupChecks.PortProblem(settings.Api.Urls) is not null)
+        {
+            // The default port is taken (often by another demo or dev server): a first run still
+            // works with one command. A port asked for explicitly is never replaced.
+            settings.Api.Urls = $"http://127.0.0.1:{FreeLoopbackPort()}";
+            portNote = $"port {new Uri(new ApiSettings().Urls).Port} is taken; the API listens on {settings.Api.Urls} instead (choose one with --port)";
+        }
+        StartupChecks.Verify(settings);
         var topics = new Topics(settings.Kafka.TopicPrefix);
 
         var playSeconds = durationSeconds > 0 ? Math.Max(10, durationSeconds * 0.75) : 120;
@@ -109,6 +127,10 @@ public static class DemoCommand
         var inputs = messages.Count(m => m.Kind != MessageKind.Campaign);
         var title = $"Siyu live demo: a fruit chain's {day:dddd yyyy-MM-dd} group coupon day (国民水果节), {stores} stores, {sim.Population.People.Count:N0} customers, {inputs:N0} events and {messages.Count - inputs} campaigns at {rate}/s";
 
+        if (portNote is not null)
+        {
+            AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(portNote)}[/]");
+        }
         AnsiConsole.MarkupLine("[bold]Siyu demo[/]: starting the embedded stack (Kafka, ClickHouse, SQLite journal)...");
         using var broker = EmbeddedKafka.Start(new EmbeddedKafkaOptions { DefaultPartitions = settings.Kafka.EmbeddedPartitions });
         foreach (var topic in topics.All)
@@ -116,7 +138,10 @@ public static class DemoCommand
             broker.CreateTopic(topic, settings.Kafka.EmbeddedPartitions);
         }
         await using var app = SiyuNode.Build(settings, configuration, new SiyuNode.Options(broker.BootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning));
-        await app.StartAsync();
+        if (!await CommandSupport.StartAsync(app))
+        {
+            return ProcessExit.Now(CommandSupport.ConfigError);
+        }
         var recorder = app.Services.GetRequiredService<TallyingEventHandler>();
         await app.Services.GetRequiredService<SinkService>().Ready; // ClickHouse is open from here on
         var queries = new DemoQueries(ChDbEngine.Current ?? throw new InvalidOperationException("the demo runs on embedded ClickHouse"));
@@ -268,6 +293,15 @@ public static class DemoCommand
         {
         }
         return ProcessExit.After(Account(Interlocked.Read(ref produced), recorder.Accepted, deadLetters, intended));
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var free = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return free;
     }
 
     /// <summary>Every produced message must be accepted or dead-lettered, and each broken one for the reason it was broken for; exit 3 otherwise.</summary>

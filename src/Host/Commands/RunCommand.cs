@@ -15,8 +15,13 @@ public static class RunCommand
         {
             var configuration = SettingsLoader.Build(parse.GetValue(config)?.FullName);
             var settings = SettingsLoader.Load(configuration, embedded: false);
+            StartupChecks.Verify(settings);
             var app = SiyuNode.Build(settings, configuration, new SiyuNode.Options(settings.Kafka.BootstrapServers));
-            await app.RunAsync(); // returns after SIGTERM/Ctrl+C once ingest has drained and committed
+            if (!await CommandSupport.StartAsync(app))
+            {
+                return ProcessExit.Now(CommandSupport.ConfigError);
+            }
+            await app.WaitForShutdownAsync(); // returns after SIGTERM/Ctrl+C once ingest has drained and committed
             await app.DisposeAsync();
             return ProcessExit.After(0);
         }));

@@ -15,6 +15,19 @@ public static partial class ProcessExit
     [LibraryImport("libc", EntryPoint = "_exit")]
     private static partial void NativeExit(int status);
 
+    /// <summary>Leaves now, whatever is still running (a start-up that failed half-way).</summary>
+    public static int Now(int exitCode)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Environment.Exit(exitCode);
+        }
+        Console.Out.Flush();
+        Console.Error.Flush();
+        NativeExit(exitCode);
+        return exitCode; // not reached
+    }
+
     public static int After(int exitCode)
     {
         if (ChDbEngine.Current is null || !OperatingSystem.IsLinux())

@@ -18,6 +18,7 @@ using Siyu.Host.Api;
 using Siyu.Host.Configuration;
 using Siyu.Ingest;
 using Siyu.Ingest.Handlers;
+using Siyu.Kafka;
 
 namespace Siyu.Host.Node;
 
@@ -78,8 +79,10 @@ public static class SiyuNode
             MaxFutureSkew = TimeSpan.FromHours(settings.Ingest.MaxFutureSkewHours),
             IdValues = idValues,
         }));
-        s.AddSingleton(KafkaClients.IngestOptions(settings.Kafka, options.BootstrapServers));
-        s.AddSingleton<IProducer<byte[]?, byte[]>>(_ => KafkaClients.Producer(settings.Kafka, options.BootstrapServers));
+        // Every Kafka client logs through the logger and reports broker outages to one place (/health).
+        s.AddSingleton(sp => new KafkaHealth(options.BootstrapServers, sp.GetRequiredService<ILogger<KafkaHealth>>()));
+        s.AddSingleton(sp => KafkaClients.IngestOptions(settings.Kafka, options.BootstrapServers, sp.GetRequiredService<KafkaHealth>()));
+        s.AddSingleton<IProducer<byte[]?, byte[]>>(sp => KafkaClients.Producer(settings.Kafka, options.BootstrapServers, sp.GetRequiredService<KafkaHealth>()));
         // Profiles go to the compacted topic and to ClickHouse (the private-domain dashboard).
         s.AddSingleton<KafkaProfilePublisher>();
         s.AddSingleton<ClickHouseProfileWriter>();
@@ -95,7 +98,7 @@ public static class SiyuNode
         s.AddHostedService(sp => sp.GetRequiredService<StoreService>());
         s.AddSingleton<IOperationsPublisher, OperationsPublisher>();
         s.AddSingleton(sp => new CampaignFeed(options.BootstrapServers, topics.Campaigns, settings.Kafka.Client,
-            sp.GetRequiredService<ILogger<CampaignFeed>>()));
+            sp.GetRequiredService<ILogger<CampaignFeed>>(), sp.GetRequiredService<KafkaHealth>()));
         s.AddHostedService<CampaignFeedService>();
 
         // Customers: customer shards with a light actor per resident customer, and the identity
