@@ -43,8 +43,8 @@ public static class PipelineBenchReport
         var first = r.Nodes[0];
         Row($"(b) pipeline, backlog of {o.Events:N0} until every ack, events/s", n => $"{n.IngestPerSecond:N0}", n => Ratio(n.IngestPerSecond, a.PerSecond),
             Verdict(first.IngestPerSecond >= 20_000, ">= 20,000") + ", " + Verdict(first.IngestPerSecond >= 0.3 * a.PerSecond, ">= 0.30"));
-        Row("    CPU per event (share of all cores)", n => $"{n.CpuPerEventMicros:N0} µs ({n.CpuShare:P0})");
-        Row("    allocated per event; GC paused", n => $"{Bytes(n.AllocatedPerEvent)}; {n.GcPaused.TotalSeconds:N1} s");
+        Row("    CPU per event (share of all cores)", n => $"{n.CpuPerEventMicros:N0} µs ({n.CpuShare:P0})", null, Verdict(first.CpuPerEventMicros <= 100, "<= 100 µs"));
+        Row("    allocated per event; GC paused", n => $"{Bytes(n.AllocatedPerEvent)}; {n.GcPaused.TotalSeconds:N1} s", null, Verdict(first.AllocatedPerEvent <= 8 * 1024, "<= 8 KiB"));
         Row("    sink rows/s during (b)", n => $"{n.SinkRowsPerSecondBacklog:N0}");
         Row($"(c) freshness at {o.SteadyRate:N0}/s, produced -> in ClickHouse, p50 / p99", n => $"{Fresh(n, 0.5)} / {Fresh(n, 0.99)}", null,
             Verdict(Freshness(first, 0.99) < 2_000, "p99 < 2 s"));
@@ -57,8 +57,22 @@ public static class PipelineBenchReport
         Row("    requests; found / failed (shed: 2,000 unanswered)", n => $"{n.LookupDuringIngest.Requests:N0}; {n.LookupDuringIngest.Found:N0} / {n.LookupDuringIngest.Failed:N0} ({n.LookupDuringIngest.Shed:N0})");
         Row("(e) heap per resident profile (all customers resident)", n => Bytes(n.HeapPerProfile), null, Verdict(first.HeapPerProfile < 3_000, "< 3 KB"));
         Row("(f) restart: stop / start until Up", n => $"{n.Stop.TotalSeconds:N1} s / {n.Start.TotalSeconds:N1} s");
-        Row("    recover every customer (GetCustomer)", n => $"{n.Recovery.TotalSeconds:N1} s, {n.RecoveredCustomers / n.Recovery.TotalSeconds:N0}/s");
+        Row("    recover every customer (GetCustomer)", n => $"{n.Recovery.TotalSeconds:N1} s, {n.RecoveredCustomers / n.Recovery.TotalSeconds:N0}/s", null,
+            Verdict(first.RecoveredCustomers / first.Recovery.TotalSeconds >= 10_000, ">= 10,000/s"));
         AnsiConsole.Write(table);
+
+        foreach (var n in r.Nodes.Where(n => n.Growth.Count > 0))
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"[{n.Label}] (b) as the population grows (heap without a forced collection):"));
+            var growth = new Table().Border(TableBorder.Rounded).AddColumn(new TableColumn("s").RightAligned()).AddColumn(new TableColumn("events handled").RightAligned())
+                .AddColumn(new TableColumn("events/s since last").RightAligned()).AddColumn(new TableColumn("heap").RightAligned())
+                .AddColumn(new TableColumn("resident customers").RightAligned()).AddColumn(new TableColumn("index keys in memory").RightAligned());
+            foreach (var g in n.Growth)
+            {
+                growth.AddRow($"{g.Seconds:N0}", $"{g.Processed:N0}", $"{g.EventsPerSecond:N0}", Bytes(g.HeapBytes), $"{g.ResidentCustomers:N0}", $"{g.IndexKeys:N0}");
+            }
+            AnsiConsole.Write(growth);
+        }
 
         foreach (var n in r.Nodes)
         {
@@ -70,6 +84,73 @@ public static class PipelineBenchReport
                 + ((n.LookupIdle.FirstError ?? n.LookupDuringIngest.FirstError) is { } e ? $"; first lookup error: {e}" : "")));
         }
     }
+
+    /// <summary>Every figure under a stable name: change a name only with a new <c>format</c>.</summary>
+    public static string Json(PipelineBenchResults r)
+    {
+        var o = r.Options;
+        var doc = new System.Text.Json.Nodes.JsonObject
+        {
+            ["format"] = 1,
+            ["machine"] = r.Machine,
+            ["gc"] = GCSettings.IsServerGC ? "server" : "workstation",
+            ["options"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["customers"] = o.Customers, ["events"] = o.Events, ["steady_rate"] = o.SteadyRate, ["steady_seconds"] = o.SteadySeconds,
+                ["lookup_rate"] = o.LookupRate, ["lookup_seconds"] = o.LookupSeconds, ["seed"] = o.Seed, ["partitions"] = r.Partitions, ["max_in_flight"] = r.MaxInFlight,
+            },
+            ["a_baseline_msgs_per_s"] = r.Baseline.PerSecond,
+            ["a_parse_reference_msgs_per_s"] = r.ParseReference.PerSecond,
+            ["nodes"] = new System.Text.Json.Nodes.JsonArray([.. r.Nodes.Select(n => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+            {
+                ["label"] = n.Label,
+                ["hocon"] = n.Hocon,
+                ["load_before"] = n.LoadBefore,
+                ["load_after"] = n.LoadAfter,
+                ["b_events_per_s"] = n.IngestPerSecond,
+                ["b_ratio_to_a"] = n.IngestPerSecond / r.Baseline.PerSecond,
+                ["b_cpu_us_per_event"] = n.CpuPerEventMicros,
+                ["b_cpu_share"] = n.CpuShare,
+                ["b_alloc_bytes_per_event"] = n.AllocatedPerEvent,
+                ["b_gc_paused_s"] = n.GcPaused.TotalSeconds,
+                ["b_sink_rows_per_s"] = n.SinkRowsPerSecondBacklog,
+                ["c_freshness_p50_ms"] = Finite(Freshness(n, 0.5)),
+                ["c_freshness_p99_ms"] = Finite(Freshness(n, 0.99)),
+                ["c_orders_seen"] = n.FreshnessMs.Length,
+                ["c_orders_tracked"] = n.FreshnessTracked,
+                ["c_max_behind"] = n.MaxBehind,
+                ["c_events_per_s"] = n.SteadyPerSecond,
+                ["c_sink_rows_per_s"] = n.SinkRowsPerSecond,
+                ["d_idle_p50_ms"] = Finite(n.LookupIdle.P(0.5)),
+                ["d_idle_p99_ms"] = Finite(n.LookupIdle.P(0.99)),
+                ["d_idle_failed"] = n.LookupIdle.Failed,
+                ["d_busy_p50_ms"] = Finite(n.LookupDuringIngest.P(0.5)),
+                ["d_busy_p99_ms"] = Finite(n.LookupDuringIngest.P(0.99)),
+                ["d_busy_failed"] = n.LookupDuringIngest.Failed,
+                ["d_busy_shed"] = n.LookupDuringIngest.Shed,
+                ["e_heap_bytes_per_profile"] = n.HeapPerProfile,
+                ["e_resident_customers"] = n.ResidentCustomers,
+                ["f_stop_s"] = n.Stop.TotalSeconds,
+                ["f_start_s"] = n.Start.TotalSeconds,
+                ["f_recovery_s"] = n.Recovery.TotalSeconds,
+                ["f_recovered"] = n.RecoveredCustomers,
+                ["f_recovered_per_s"] = n.RecoveredCustomers / n.Recovery.TotalSeconds,
+                ["f_totals_identical"] = n.TotalsBefore == n.TotalsAfter && n.RecoveryFailed == 0,
+                ["orders"] = n.TotalsBefore.Orders,
+                ["revenue"] = n.TotalsBefore.Revenue,
+                ["orders_produced"] = n.OrdersProduced,
+                ["dead_lettered"] = n.DeadLettered,
+                ["growth"] = new System.Text.Json.Nodes.JsonArray([.. n.Growth.Select(g => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+                {
+                    ["s"] = g.Seconds, ["processed"] = g.Processed, ["events_per_s"] = g.EventsPerSecond, ["heap_bytes"] = g.HeapBytes,
+                    ["resident_customers"] = g.ResidentCustomers, ["index_keys"] = g.IndexKeys,
+                })]),
+            })]),
+        };
+        return doc.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
     private static string Latency(LatencyRun run) => $"{run.P(0.5):N2} / {run.P(0.99):N2} ms";
 

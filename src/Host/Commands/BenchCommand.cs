@@ -38,9 +38,10 @@ public static class BenchCommand
         {
             Description = "What-if: HOCON over the product's Akka settings; the run is repeated with it, side by side (printed with the results)",
         };
+        var json = new Option<FileInfo?>("--json") { Description = "Also write every figure to this file as JSON, under stable names (to compare runs with a script)" };
         var bench = new Command("bench", "The whole pipeline on the embedded stack against a raw consume + parse baseline: events/s, freshness, lookups, memory, recovery")
         {
-            config, customers, events, rate, steadySeconds, lookupRate, lookupSeconds, maxInFlight, seed, compare, parse,
+            config, customers, events, rate, steadySeconds, lookupRate, lookupSeconds, maxInFlight, seed, compare, json, parse,
         };
         bench.SetAction((result, ct) => CommandSupport.Guard(async () =>
         {
@@ -56,6 +57,7 @@ public static class BenchCommand
                 Seed = result.GetValue(seed),
                 CompareHocon = result.GetValue(compare),
                 MaxInFlight = result.GetValue(maxInFlight),
+                JsonFile = result.GetValue(json)?.FullName,
             };
             if (options.Customers < 1 || options.Events < 1 || options.SteadyRate < 1 || options.SteadySeconds < 1 || options.LookupRate < 1 || options.LookupSeconds < 1 || options.MaxInFlight < 1)
             {
@@ -68,6 +70,11 @@ public static class BenchCommand
             AnsiConsole.MarkupLine($"[grey]{Markup.Escape(MachineInfo.Describe())}; load average {Markup.Escape(Measure.LoadAverage())}[/]");
             var results = await PipelineBenchmark.RunAsync(options, line => AnsiConsole.MarkupLine($"[grey]{DateTime.UtcNow:HH:mm:ss} {Markup.Escape(line)}[/]"), ct);
             PipelineBenchReport.Print(results);
+            if (options.JsonFile is { } file)
+            {
+                await File.WriteAllTextAsync(file, PipelineBenchReport.Json(results), ct);
+                AnsiConsole.MarkupLine($"[grey]figures written to {Markup.Escape(file)}[/]");
+            }
             return ProcessExit.After(0);
         }));
         return bench;
