@@ -184,9 +184,118 @@ public static class Profile
     /// </summary>
     public static IReadOnlyList<ProfileChange> Changes(CustomerState? before, CustomerState after, DateTimeOffset now, CustomerRules rules)
     {
+        // The same changes as diffing the two projected profiles (the overload below), read off
+        // the states directly: a save announces its profile, and projecting the previous one
+        // too only to compare it cost as much again (dictionaries, arrays) on every save.
         ArgumentNullException.ThrowIfNull(after);
-        var previous = before is null || before.IsNew ? null : Project(before, now, rules);
-        return Changes(previous, Project(after, now, rules), now);
+        ArgumentNullException.ThrowIfNull(rules);
+        var at = now.ToUniversalTime();
+        var id = after.CustomerId;
+        var b = before is null || before.IsNew ? null : before;
+        List<ProfileChange>? changes = null;
+        void Add(ProfileChange change) => (changes ??= []).Add(change);
+        ProfileChange Change(string change) => new() { CustomerId = id, Change = change, At = at };
+
+        if (after.MergedInto is { } into)
+        {
+            if (b?.MergedInto != into)
+            {
+                Add(Change(ProfileChanges.Merged) with { MergedInto = into });
+            }
+            return (IReadOnlyList<ProfileChange>?)changes ?? [];
+        }
+        ProfileSegment SegmentOf(CustomerState s)
+        {
+            var segment = Segments.Of(s, at, rules);
+            return new ProfileSegment(segment.Frequency.WireName(), segment.State.WireName(), at);
+        }
+        var segmentAfter = SegmentOf(after);
+        if (b is null)
+        {
+            Add(Change(ProfileChanges.Created) with { Segment = segmentAfter });
+        }
+        string[]? absorbed = null;
+        foreach (var m in after.MergedFrom.AsSpan())
+        {
+            if (b is null || b.MergedFrom.AsSpan().IndexOf(m) < 0)
+            {
+                absorbed = absorbed is null ? [m] : [.. absorbed, m];
+            }
+        }
+        if (absorbed is not null)
+        {
+            Add(Change(ProfileChanges.Merged) with { MergedFrom = absorbed });
+        }
+        var wasIn = b?.InPrivateDomain ?? false;
+        if (after.InPrivateDomain != wasIn)
+        {
+            Add(Change(after.InPrivateDomain ? ProfileChanges.JoinedPrivateDomain : ProfileChanges.LeftPrivateDomain));
+        }
+        // Groups are kept sorted by id, so the active ones come out in ordinal order.
+        foreach (var g in after.Groups.AsSpan())
+        {
+            if (g.Active && (b is null || !IsActiveGroup(b, g.Id)))
+            {
+                Add(Change(ProfileChanges.GroupJoined) with { GroupId = g.Id });
+            }
+        }
+        if (b is not null)
+        {
+            foreach (var g in b.Groups.AsSpan())
+            {
+                if (g.Active && !IsActiveGroup(after, g.Id))
+                {
+                    Add(Change(ProfileChanges.GroupLeft) with { GroupId = g.Id });
+                }
+            }
+        }
+        // Tags are kept sorted by name.
+        foreach (var tag in after.Tags.AsSpan())
+        {
+            string? previous = null;
+            if (b is not null && TagValue(b, tag.Name) is { } p)
+            {
+                if (p == tag.Value)
+                {
+                    continue;
+                }
+                previous = p;
+            }
+            Add(Change(ProfileChanges.TagChanged) with { Tag = tag.Name, Value = tag.Value, PreviousValue = previous });
+        }
+        if (b is not null)
+        {
+            var segmentBefore = SegmentOf(b);
+            if (segmentBefore.Frequency != segmentAfter.Frequency || segmentBefore.State != segmentAfter.State)
+            {
+                Add(Change(ProfileChanges.SegmentChanged) with { Segment = segmentAfter, PreviousSegment = segmentBefore });
+            }
+        }
+        return (IReadOnlyList<ProfileChange>?)changes ?? [];
+    }
+
+    private static bool IsActiveGroup(CustomerState s, string groupId)
+    {
+        foreach (var g in s.Groups.AsSpan())
+        {
+            if (g.Id == groupId)
+            {
+                return g.Active;
+            }
+        }
+        return false;
+    }
+
+    private static string? TagValue(CustomerState s, string name)
+    {
+        foreach (var t in s.Tags.AsSpan())
+        {
+            if (t.Name == name)
+            {
+                return t.Value;
+            }
+        }
+        return null;
     }
 
     /// <summary>

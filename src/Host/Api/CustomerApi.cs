@@ -96,7 +96,7 @@ public static partial class CustomerApi
         return state is null ? Problem(404, "no such customer") : Results.Json(ProfileJson(state, clock, rules));
     }
 
-    private static async Task<IResult> Erase(string customerId, ActorRegistry registry, SinkService sinks, ILoggerFactory loggers, CancellationToken ct)
+    private static async Task<IResult> Erase(string customerId, ActorRegistry registry, SinkService sinks, ClickHouseProfileWriter profiles, ILoggerFactory loggers, CancellationToken ct)
     {
         if (!CustomerIdFormat().IsMatch(customerId))
         {
@@ -107,6 +107,7 @@ public static partial class CustomerApi
         // customers no longer know: a retry after a failure here still finishes the job.
         try
         {
+            await profiles.ForgetAsync(customerId, ct); // no gathered profile row may land after the delete
             await (await sinks.Ready).EraseCustomerAsync(customerId, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)

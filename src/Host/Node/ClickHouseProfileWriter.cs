@@ -5,42 +5,125 @@ using Siyu.Sinks.Rows;
 namespace Siyu.Host.Node;
 
 /// <summary>
-/// Copies every published profile (after the customer's durable save, like siyu.profiles) to
+/// Copies published profiles (after the customer's durable save, like siyu.profiles) to
 /// ClickHouse <c>profiles</c>, where the private-domain dashboard reads customers. The table keeps
-/// the highest version per customer (ReplacingMergeTree(version)), so rows may land in any order.
+/// the highest version per customer (ReplacingMergeTree(version)), so only the latest profile of
+/// each customer matters: profiles are gathered for <see cref="Window"/> and only each customer's
+/// newest goes to the sink. A busy customer saving every few milliseconds thus costs one row per
+/// window instead of one per save (a profiles row was as costly to insert as deciding an event).
 /// </summary>
 /// <remarks>
-/// Never blocks the actor: the row is queued if the sink has room, else handed to a task that waits
-/// for room. Erasure of the analytics rows is done by the API (<see cref="Siyu.Sinks.SiyuSinks.EraseCustomerAsync"/>),
-/// which can report a failure to its caller; <see cref="Erase"/> has nothing to add.
+/// Never blocks the actor. Erasure: <see cref="ForgetAsync"/> (called by the erasure API before it
+/// flushes the sinks and deletes the customer's rows) drops a gathered profile and waits for a
+/// hand-over to the sink under way, so no row of an erased customer can land after the delete.
+/// Stopped (a hosted service, after the actors and before the sinks) it hands everything over.
 /// </remarks>
-public sealed class ClickHouseProfileWriter(SinkService sinks, ILogger<ClickHouseProfileWriter> log) : IProfilePublisher
+public sealed class ClickHouseProfileWriter : IProfilePublisher, IHostedService
 {
+    public static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
+
+    private readonly SinkService _sinks;
+    private readonly ILogger<ClickHouseProfileWriter> _log;
+    private readonly Lock _lock = new();
+    private Dictionary<string, CustomerProfile> _gathered = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _handing = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    public ClickHouseProfileWriter(SinkService sinks, ILogger<ClickHouseProfileWriter> log)
+    {
+        _sinks = sinks;
+        _log = log;
+    }
+
     public void Publish(CustomerProfile profile, byte[] profileJson, IReadOnlyList<ProfileChange> changes)
     {
-        var row = ToRow(profile);
-        if (sinks.Ready.IsCompletedSuccessfully && sinks.Ready.Result.Profiles.TryWrite(row))
+        lock (_lock)
         {
-            return;
+            if (!_gathered.TryGetValue(profile.CustomerId, out var held) || held.Version <= profile.Version)
+            {
+                _gathered[profile.CustomerId] = profile;
+            }
         }
-        _ = WriteLater(row);
     }
 
     public void Erase(string customerId, DateTimeOffset at)
     {
+        lock (_lock)
+        {
+            _gathered.Remove(customerId);
+        }
     }
 
-    private async Task WriteLater(ProfileRow row)
+    /// <summary>Drops the customer's gathered profile and waits until no hand-over to the sink is under way.</summary>
+    public async Task ForgetAsync(string customerId, CancellationToken ct)
     {
+        await _handing.WaitAsync(ct);
         try
         {
-            var sink = await sinks.Ready;
-            await sink.Profiles.WriteAsync(row);
+            Erase(customerId, default);
         }
-        catch (Exception e)
+        finally
         {
-            // The sink is stopping: the next save of this customer writes its profile again.
-            log.LogWarning(e, "Profile {CustomerId} v{Version} not written to ClickHouse", row.CustomerId, row.Version);
+            _handing.Release();
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(Window);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(_stop.Token))
+                {
+                    await HandOverAsync(_stop.Token);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+            }
+        }, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stop.CancelAsync();
+        await _loop;
+        await HandOverAsync(cancellationToken); // what the actors' last saves announced
+    }
+
+    private async Task HandOverAsync(CancellationToken ct)
+    {
+        await _handing.WaitAsync(ct);
+        try
+        {
+            Dictionary<string, CustomerProfile> gathered;
+            lock (_lock)
+            {
+                if (_gathered.Count == 0)
+                {
+                    return;
+                }
+                gathered = _gathered;
+                _gathered = new Dictionary<string, CustomerProfile>(gathered.Count, StringComparer.Ordinal);
+            }
+            var sink = await _sinks.Ready.WaitAsync(ct);
+            foreach (var profile in gathered.Values)
+            {
+                await sink.Profiles.WriteAsync(ToRow(profile), ct); // waits for room while ClickHouse is slow or down
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The sink is stopping: the customers' next saves write their profiles again.
+            _log.LogWarning(e, "Profiles not handed to ClickHouse");
+        }
+        finally
+        {
+            _handing.Release();
         }
     }
 

@@ -93,6 +93,7 @@ public static class SiyuNode
         // order, so the actors' last saves are committed and their rows inserted before the sinks stop.
         s.AddSingleton(sp => new SinkService(settings, sp.GetRequiredService<ILoggerFactory>(), options.WrapClickHouse));
         s.AddHostedService(sp => sp.GetRequiredService<SinkService>());
+        s.AddHostedService(sp => sp.GetRequiredService<ClickHouseProfileWriter>()); // stops after the actors, before the sinks
         s.AddSingleton<ISalesWriter, ClickHouseSalesWriter>();
         s.AddSingleton<StoreService>();
         s.AddHostedService(sp => sp.GetRequiredService<StoreService>());

@@ -123,3 +123,56 @@ public class ProfileChangeTests
         Assert.Empty(Step(c, Ev.Join("GR1", T0.AddHours(1)))); // refreshes the join time only
     }
 }
+
+/// <summary>The state-based change diff (what a save announces) equals the diff of the two projected profiles.</summary>
+public sealed class ProfileChangeEquivalenceTests
+{
+    private static readonly CustomerRules Rules = CustomerRules.Default;
+
+    [Fact]
+    public void Changes_read_off_the_states_equal_the_diff_of_their_profiles()
+    {
+        var rng = new Random(11);
+        var t = Ev.T0;
+        var states = new List<CustomerState> { CustomerState.Empty("c-eq") };
+        var state = states[0];
+        for (var i = 0; i < 300; i++)
+        {
+            t = t.AddHours(rng.Next(1, 200));
+            InputEvent e = rng.Next(7) switch
+            {
+                0 => Ev.Join($"GR{rng.Next(4)}", t),
+                1 => Ev.Leave($"GR{rng.Next(4)}", t),
+                2 => Ev.Tag(t, ($"tag{rng.Next(3)}", $"v{rng.Next(3)}")),
+                3 => Ev.ContactAdd($"G{rng.Next(2)}", t),
+                4 => Ev.ContactRemove($"G{rng.Next(2)}", t),
+                _ => Ev.Order($"O{i}", 10m, t),
+            };
+            state = CustomerDecider.ApplyAll(state, CustomerDecider.Decide(state, new Observe(e, t), Rules), Rules);
+            states.Add(state);
+        }
+        var other = CustomerDecider.ApplyAll(CustomerState.Empty("c-other"),
+            CustomerDecider.Decide(CustomerState.Empty("c-other"), new Observe(Ev.Order("X1", 5m, Ev.T0, ids: new CustomerIds { MemberId = "MX" }), Ev.T0), Rules), Rules);
+        var absorbed = CustomerDecider.ApplyAll(state, CustomerDecider.Decide(state, new Absorb(other, t), Rules), Rules);
+        states.Add(absorbed);
+        var pointer = CustomerDecider.ApplyAll(other, CustomerDecider.Decide(other, new MarkMergedInto("c-eq", t), Rules), Rules);
+
+        var pairs = new List<(CustomerState? Before, CustomerState After)> { (null, states[1]), (states[^2], absorbed), (other, pointer), (null, pointer) };
+        for (var i = 1; i < states.Count; i++)
+        {
+            pairs.Add((states[i - 1], states[i]));
+            pairs.Add((states[rng.Next(states.Count)], states[i]));
+        }
+        foreach (var now in new[] { t, t.AddDays(45), t.AddDays(400) })
+        {
+            foreach (var (before, after) in pairs)
+            {
+                var expected = Profile.Changes(before is null || before.IsNew ? null : Profile.Project(before, now, Rules), Profile.Project(after, now, Rules), now);
+                var actual = Profile.Changes(before, after, now, Rules);
+                Assert.Equal(Json(expected), Json(actual));
+            }
+        }
+    }
+
+    private static string Json(IEnumerable<ProfileChange> changes) => string.Join("\n", changes.Select(c => System.Text.Encoding.UTF8.GetString(Profile.ToJson(c))));
+}
