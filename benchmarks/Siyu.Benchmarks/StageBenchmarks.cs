@@ -95,6 +95,21 @@ public class StageBenchmarks
         return x;
     }
 
+    [Benchmark(OperationsPerInvoke = Events, Description = "rules only: decide + apply + tick")]
+    public int Rules()
+    {
+        var states = new Dictionary<string, CustomerState>(StringComparer.Ordinal);
+        for (var i = 0; i < _events.Length; i++)
+        {
+            var id = _customerOf[i];
+            var state = states.GetValueOrDefault(id) ?? CustomerState.Empty(id);
+            state = CustomerDecider.ApplyAll(state, CustomerDecider.Decide(state, new Observe(_events[i], Now), _rules, CampaignCatalog.Empty), _rules);
+            state = CustomerDecider.ApplyAll(state, CustomerDecider.Decide(state, new Siyu.Actors.Operations.Tick(Now), _rules, CampaignCatalog.Empty), _rules);
+            states[id] = state;
+        }
+        return states.Count;
+    }
+
     [Benchmark(OperationsPerInvoke = Events, Description = "decide + apply + tick + lifecycle (no save)")]
     public int DecideApply() => Decide(null).Count;
 

@@ -10,9 +10,17 @@ namespace Siyu.Actors.Customers.Lifecycle;
 
 /// <summary>
 /// A reply kept until the state it depends on is durable: <see cref="Success"/> after the save,
-/// <see cref="Failure"/> if the save fails (the caller retries).
+/// <see cref="Failure"/> if the save fails (the caller retries); without one, the failure is
+/// derived from the success (<see cref="FailureOf"/>), so no second message is built per event.
 /// </summary>
-public sealed record Pending(IActorRef To, object Success, object Failure);
+public sealed record Pending(IActorRef To, object Success, object? Failure = null)
+{
+    public object FailureOf() => Failure ?? Success switch
+    {
+        EventOutcome o => o with { Kind = OutcomeKind.Failed, Detail = "the customer's save failed" },
+        _ => new Status.Failure(new InvalidOperationException("the customer's save failed")),
+    };
+}
 
 /// <summary>The items of one batch for one customer (from its shard, or held and handled again).</summary>
 public sealed record Deliver(IReadOnlyList<BatchItem> Items, IActorRef ReplyTo);
@@ -228,53 +236,50 @@ public static class CustomerLifecycle
             }
             return (life, effects);
         }
-        var message = new Deliver(items, replyTo);
         if (life.State.HandOverPending)
         {
             // Until the survivor holds this customer's history: a refund of an order only this side
             // has seen would find no order there (and be dead-lettered after its grace).
-            return (life with { HeldMessages = life.HeldMessages.Add(new Held(message, replyTo)) }, effects);
+            return (life with { HeldMessages = life.HeldMessages.Add(new Held(new Deliver(items, replyTo), replyTo)) }, effects);
         }
         if (life.State.MergedInto is { } survivor)
         {
-            effects.Add(new Forward(new Held(message, replyTo), survivor));
+            effects.Add(new Forward(new Held(new Deliver(items, replyTo), replyTo), survivor));
             return (life, effects);
         }
 
         var state = life.State;
-        var sales = life.Sales;
-        var touches = life.Touches;
+        List<AttributedSale>? sales = null;
+        List<Touch>? touches = null;
         var check = life.RowsCheck;
         var outcomes = new EventOutcome[items.Count];
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
             var events = CustomerDecider.Decide(state, new ObserveCommand(item.Event, ctx.Now), ctx.Rules, ctx.Campaigns);
-            if (events.Count == 0)
-            {
-                outcomes[i] = EventOutcome.Accepted(item.Ticket, id); // a duplicate: nothing to do
-                continue;
-            }
-            state = CustomerDecider.ApplyAll(state, events, ctx.Rules);
             var outcome = EventOutcome.Accepted(item.Ticket, id);
-            foreach (var e in events)
+            if (events.Count > 0) // none: a duplicate, nothing to do
             {
-                switch (e)
+                state = CustomerDecider.ApplyAll(state, events, ctx.Rules);
+                foreach (var e in events)
                 {
-                    case OrderRecorded or RefundRecorded when SalesProjection.Sale(id, e) is { } sale:
-                        sales = sales.Add(sale);
-                        check |= item.MaybeSeen;
-                        break;
-                    case TouchRecorded t:
-                        touches = touches.Add(SalesProjection.Touch(id, t));
-                        check |= item.MaybeSeen;
-                        break;
-                    case RefundUnmatched u:
-                        outcome = new EventOutcome(item.Ticket, id, OutcomeKind.RefundUnmatched, Detail: $"refund of order {u.OrderId} ({u.Reason})");
-                        break;
-                    case OrderRejected o:
-                        outcome = new EventOutcome(item.Ticket, id, OutcomeKind.Rejected, Siyu.Contracts.Validation.RejectReason.OrderRejected, $"order {o.OrderId}: {o.Reason}");
-                        break;
+                    switch (e)
+                    {
+                        case OrderRecorded or RefundRecorded when SalesProjection.Sale(id, e) is { } sale:
+                            (sales ??= []).Add(sale);
+                            check |= item.MaybeSeen;
+                            break;
+                        case TouchRecorded t:
+                            (touches ??= []).Add(SalesProjection.Touch(id, t));
+                            check |= item.MaybeSeen;
+                            break;
+                        case RefundUnmatched u:
+                            outcome = new EventOutcome(item.Ticket, id, OutcomeKind.RefundUnmatched, Detail: $"refund of order {u.OrderId} ({u.Reason})");
+                            break;
+                        case OrderRejected o:
+                            outcome = new EventOutcome(item.Ticket, id, OutcomeKind.Rejected, Siyu.Contracts.Validation.RejectReason.OrderRejected, $"order {o.OrderId}: {o.Reason}");
+                            break;
+                    }
                 }
             }
             outcomes[i] = outcome;
@@ -286,11 +291,31 @@ public static class CustomerLifecycle
             state = CustomerDecider.ApplyAll(state, tick, ctx.Rules);
         }
         var dirty = life.Dirty || state.Version != life.State.Version;
-        life = life with { State = state, Dirty = dirty, Sales = sales, Touches = touches, RowsCheck = check };
-        foreach (var outcome in outcomes)
+        var waiting = life.Waiting;
+        if (!dirty && !life.Saving)
         {
-            life = ReplyWhenDurable(life, replyTo, outcome, outcome with { Kind = OutcomeKind.Failed, Detail = "the customer's save failed" }, effects);
+            foreach (var outcome in outcomes)
+            {
+                effects.Add(new Reply(replyTo, outcome)); // already durable (duplicates of saved events)
+            }
         }
+        else
+        {
+            // Not "a save with waiters is under way": a save retried after a failure may carry no
+            // waiter, and a duplicate arriving meanwhile must still wait for it.
+            waiting = outcomes.Length == 1
+                ? waiting.Add(new Pending(replyTo, outcomes[0]))
+                : waiting.AddRange(outcomes.Select(o => new Pending(replyTo, o)));
+        }
+        life = life with
+        {
+            State = state,
+            Dirty = dirty,
+            Sales = sales is null ? life.Sales : life.Sales.AddRange(sales),
+            Touches = touches is null ? life.Touches : life.Touches.AddRange(touches),
+            RowsCheck = check,
+            Waiting = waiting,
+        };
         return (MaybeSave(life, ctx, effects), effects);
     }
 
@@ -307,7 +332,7 @@ public static class CustomerLifecycle
         var state = tick.Count > 0 ? CustomerDecider.ApplyAll(life.State, tick, ctx.Rules) : life.State;
         // Always saved: the stored next wake must move past now even when the tick decided nothing.
         life = life with { State = state, Dirty = true };
-        life = ReplyWhenDurable(life, replyTo, woken, new Status.Failure(new InvalidOperationException("save failed")), effects);
+        life = ReplyWhenDurable(life, replyTo, woken, effects);
         return (MaybeSave(life, ctx, effects), effects);
     }
 
@@ -381,7 +406,7 @@ public static class CustomerLifecycle
         var effects = new List<Effect>();
         foreach (var p in life.InSave)
         {
-            effects.Add(new Reply(p.To, p.Failure));
+            effects.Add(new Reply(p.To, p.FailureOf()));
         }
         var failed = life.FailedSaves + 1;
         life = life with
@@ -449,7 +474,7 @@ public static class CustomerLifecycle
         return life;
     }
 
-    private static Life ReplyWhenDurable(Life life, IActorRef to, object success, object failure, List<Effect> effects)
+    private static Life ReplyWhenDurable(Life life, IActorRef to, object success, List<Effect> effects)
     {
         if (!life.Dirty && !life.Saving)
         {
@@ -458,7 +483,7 @@ public static class CustomerLifecycle
         }
         // Not "a save with waiters is under way": a save retried after a failure may carry no
         // waiter, and a duplicate arriving meanwhile must still wait for it.
-        return life with { Waiting = life.Waiting.Add(new Pending(to, success, failure)) };
+        return life with { Waiting = life.Waiting.Add(new Pending(to, success)) };
     }
 
     // ---------------------------------------------------------------- operations outbox
@@ -604,7 +629,7 @@ public static class CustomerLifecycle
         var events = CustomerDecider.Decide(life.State, new AbsorbCommand(message.Other, ctx.Now), ctx.Rules, ctx.Campaigns);
         var state = CustomerDecider.ApplyAll(life.State, events, ctx.Rules);
         life = life with { State = state, Dirty = life.Dirty || state.Version != life.State.Version };
-        life = ReplyWhenDurable(life, replyTo, reply, new Status.Failure(new InvalidOperationException("saving the absorbed history failed")), effects);
+        life = ReplyWhenDurable(life, replyTo, reply, effects);
         return (MaybeSave(life, ctx, effects), effects);
     }
 
