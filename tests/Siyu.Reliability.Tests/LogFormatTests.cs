@@ -31,17 +31,20 @@ public sealed class LogFormatTests(ITestOutputHelper output)
         using var node = new NodeProcess(env);
         // A probe asks /health from the first moment on, as a container orchestrator does.
         var probes = new List<HttpStatusCode>();
+        string? notReady = null;
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline && !node.Process.HasExited)
         {
             try
             {
-                var status = (await node.Http.GetAsync("/health")).StatusCode;
+                using var response = await node.Http.GetAsync("/health");
+                var status = response.StatusCode;
                 probes.Add(status);
                 if (status == HttpStatusCode.OK)
                 {
                     break;
                 }
+                notReady ??= status + " " + await response.Content.ReadAsStringAsync();
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
@@ -49,6 +52,14 @@ public sealed class LogFormatTests(ITestOutputHelper output)
             await Task.Delay(20);
         }
         Assert.True(probes.LastOrDefault() == HttpStatusCode.OK, "never healthy\n" + node.Process.Tail());
+        // Before it is up the node answered, and the answer says why it is not ready yet.
+        Assert.NotNull(notReady);
+        output.WriteLine("first answer before ready: " + notReady);
+        Assert.StartsWith("ServiceUnavailable ", notReady);
+        var unready = JsonDocument.Parse(notReady["ServiceUnavailable ".Length..]).RootElement;
+        Assert.Equal("Unhealthy", unready.GetProperty("status").GetString());
+        Assert.Contains(unready.GetProperty("checks").EnumerateObject(),
+            c => c.Value.GetProperty("status").GetString() == "Unhealthy" && c.Value.GetProperty("description").GetString() is { Length: > 0 });
         foreach (var e in set.Events.Take(60))
         {
             await kafka.SendAsync(e);

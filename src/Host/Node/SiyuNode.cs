@@ -58,6 +58,11 @@ public static class SiyuNode
         {
             builder.Logging.AddSimpleConsole(o => o.ColorBehavior = LoggerColorBehavior.Enabled);
         }
+        // A /health probe is a question, and the 503 with each check's reason is its answer: the
+        // health-check service would also log an Error per unhealthy check per probe (hundreds
+        // while a node starts under an orchestrator's probe). Whatever is really wrong is logged
+        // once per outage by its owner (KafkaHealth, the ClickHouse sink, the customer store).
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.None);
         // Enough for ingest to drain its in-flight events and commit on SIGTERM.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
 
