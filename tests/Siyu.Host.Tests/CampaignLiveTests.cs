@@ -18,9 +18,11 @@ namespace Siyu.Host.Tests;
 
 /// <summary>From Kafka to the operator's number: campaign, orders, a solitaire, a refund, through ClickHouse.</summary>
 [Collection(NodeCollection.Name)]
+[Trait("Clock", "sensitive")]
 public sealed class CampaignLiveTests(NodeFixture node, ITestOutputHelper output)
 {
-    private static readonly DateTimeOffset T0 = DateTimeOffset.UtcNow.AddMinutes(-30);
+    // Times are relative to the node's clock (NodeFixture.Start and on), not to today.
+    private static readonly DateTimeOffset T0 = NodeFixture.Start.AddMinutes(-30);
     private static readonly string Run = Guid.NewGuid().ToString("N")[..6];
 
     private static OrderPlaced Order(string id, string member, decimal amount, string? campaign = null, string sku = "CHERRY-5J") => new()
@@ -72,7 +74,7 @@ public sealed class CampaignLiveTests(NodeFixture node, ITestOutputHelper output
     [Fact]
     public async Task A_campaign_older_than_two_days_has_every_figure_over_its_own_window_and_later_buys_apart()
     {
-        var start = DateTimeOffset.UtcNow.AddDays(-5);
+        var start = node.Clock.GetUtcNow().AddDays(-5);
         start = new DateTimeOffset(start.UtcTicks - (start.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
         var id = $"FLASH-OLD-{Run}";
         const string sku = "PEACH-OLD";

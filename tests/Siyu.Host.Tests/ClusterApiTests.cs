@@ -12,7 +12,7 @@ public sealed class ClusterApiTests(NodeFixture node)
     {
         await node.SendAsync(new OrderPlaced
         {
-            EventId = "cluster-api-1", OccurredAt = new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.FromHours(8)),
+            EventId = "cluster-api-1", OccurredAt = NodeFixture.Start.AddDays(-1),
             Channel = Channel.Pos, StoreId = "S001", Ids = new CustomerIds { MemberId = "CLUSTER-API-M1" },
             OrderId = "O-cluster-api-1", Amount = 12m, Items = [new LineItem("CHERRY-5J", 1, 12m)], Payment = Payment.Cash,
         });

@@ -7,9 +7,11 @@ using Siyu.Contracts.Privacy;
 namespace Siyu.Host.Tests;
 
 [Collection(NodeCollection.Name)]
+[Trait("Clock", "sensitive")]
 public sealed class CustomerApiTests(NodeFixture node)
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 23, 10, 0, 0, TimeSpan.FromHours(8));
+    // The day before the node's clock starts (NodeFixture.Start), whatever today is.
+    private static readonly DateTimeOffset T0 = NodeFixture.Start.AddDays(-1);
 
     private static OrderPlaced Order(string id, CustomerIds ids, decimal amount) => new()
     {
@@ -35,6 +37,9 @@ public sealed class CustomerApiTests(NodeFixture node)
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(1, (int)profile!["stats"]!["orders"]!);
         Assert.Equal("invite_to_group", (string)profile["prompts"]![0]!["code"]!);
+        // The segment is computed on the node's calendar: a first order yesterday is a new customer.
+        Assert.Equal("new", (string)profile["segment"]!["state"]!);
+        Assert.InRange((DateTimeOffset)profile["segment"]!["as_of"]!, NodeFixture.Start, node.Clock.GetUtcNow());
 
         // The raw phone is hashed for the lookup, and never appears in the profile.
         var (byPhone, viaPhone) = await Lookup("phone=+86%20139-0000-0001");
@@ -49,6 +54,7 @@ public sealed class CustomerApiTests(NodeFixture node)
         // The order's first after-sale task (comfort_check, 3 days after) is due within the week.
         var service = Assert.Single(joined.Body!["prompts"]!.AsArray());
         Assert.Equal(("service_due", "comfort_check"), ((string)service!["code"]!, (string)service["task"]!));
+        Assert.Equal(T0.AddDays(3), (DateTimeOffset)service["due_at"]!);
         Assert.True((bool)joined.Body["in_private_domain"]!);
     }
 

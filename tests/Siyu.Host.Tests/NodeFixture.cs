@@ -37,8 +37,10 @@ public sealed class TestNode : IAsyncDisposable
 
     /// <param name="overrides">Settings over the test defaults (keys as in siyu.json, e.g. <c>Kafka:MaxInFlight</c>).</param>
     /// <param name="wrapClickHouse">Wraps the node's ClickHouse engine (fault injection, <see cref="SiyuNode.Options"/>).</param>
+    /// <param name="clock">The node's "now"; the real clock when null (tests whose events are placed relative to it).</param>
     public static async Task<TestNode> StartAsync(string bootstrapServers, string dir, string chDbPath,
-        IReadOnlyDictionary<string, string?>? overrides = null, Func<Siyu.Sinks.ClickHouse.IClickHouse, Siyu.Sinks.ClickHouse.IClickHouse>? wrapClickHouse = null)
+        IReadOnlyDictionary<string, string?>? overrides = null, Func<Siyu.Sinks.ClickHouse.IClickHouse, Siyu.Sinks.ClickHouse.IClickHouse>? wrapClickHouse = null,
+        TimeProvider? clock = null)
     {
         var port = Siyu.Tests.Shared.FreePort.Next();
         var values = new Dictionary<string, string?>
@@ -59,7 +61,7 @@ public sealed class TestNode : IAsyncDisposable
         var configuration = SettingsLoader.Build(null, values);
         var settings = SettingsLoader.Load(configuration, embedded: false);
         var app = SiyuNode.Build(settings, configuration,
-            new SiyuNode.Options(bootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning, WrapClickHouse: wrapClickHouse));
+            new SiyuNode.Options(bootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning, WrapClickHouse: wrapClickHouse, Clock: clock));
         await app.StartAsync();
         return new TestNode(app, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
     }
@@ -73,10 +75,19 @@ public sealed class TestNode : IAsyncDisposable
     }
 }
 
-/// <summary>A whole Siyu node in-process on the embedded stack, reached over real HTTP and Kafka.</summary>
+/// <summary>
+/// A whole Siyu node in-process on the embedded stack, reached over real HTTP and Kafka. Its
+/// clock starts at <see cref="Start"/> whatever today is: tests may give their events fixed dates
+/// before it, or place them relative to <see cref="Clock"/>, never relative to the real clock.
+/// </summary>
 public sealed class NodeFixture : IAsyncLifetime
 {
     public const string PhoneKey = "node-tests-key-0123456789";
+
+    /// <summary>The node's "now" when the fixture starts: Tuesday 2026-11-24 10:00 in Shanghai.</summary>
+    public static readonly DateTimeOffset Start = new(2026, 11, 24, 10, 0, 0, TimeSpan.FromHours(8));
+
+    public TimeProvider Clock { get; } = new Siyu.Tests.Shared.ShiftedClock(Start);
     private TestNode? _node;
     private readonly string _dir = Directory.CreateTempSubdirectory("siyu-node-").FullName;
 
@@ -94,7 +105,7 @@ public sealed class NodeFixture : IAsyncLifetime
         {
             Broker.CreateTopic(t);
         }
-        _node = await TestNode.StartAsync(Broker.BootstrapServers, _dir, ChDbPath);
+        _node = await TestNode.StartAsync(Broker.BootstrapServers, _dir, ChDbPath, clock: Clock);
         Producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = Broker.BootstrapServers }).Build();
     }
 

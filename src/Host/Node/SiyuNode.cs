@@ -31,7 +31,7 @@ public static class SiyuNode
 {
     /// <param name="AkkaHocon">Benchmarks' what-if runs only: HOCON placed over the product's Akka settings.</param>
     /// <param name="WrapClickHouse">Tests only: wraps the ClickHouse engine the node opens (fault injection); no setting reaches it.</param>
-    /// <param name="Clock">Tests only: the node's clock (customers, timers, the API's "now"); the real clock otherwise.</param>
+    /// <param name="Clock">Tests only: the node's clock (customers, timers, the API's "now", occurred_at's future bound); the real clock otherwise.</param>
     public sealed record Options(string BootstrapServers, bool JsonLogs = true, LogLevel MinimumLogLevel = LogLevel.Information, string? AkkaHocon = null,
         Func<Siyu.Sinks.ClickHouse.IClickHouse, Siyu.Sinks.ClickHouse.IClickHouse>? WrapClickHouse = null, TimeProvider? Clock = null);
 
@@ -70,8 +70,9 @@ public static class SiyuNode
         var topics = new Topics(settings.Kafka.TopicPrefix);
         var rules = settings.Operations.ToRules(settings.Audiences); // validated at start-up
         var askTimeout = TimeSpan.FromSeconds(30);
+        var clock = options.Clock ?? TimeProvider.System;
         s.AddSingleton(settings);
-        s.AddSingleton(options.Clock ?? TimeProvider.System); // the API's "now" (prompts), the same clock as the customers'
+        s.AddSingleton(clock); // the API's "now" (prompts), the same clock as the customers'
         s.AddSingleton(topics);
         s.AddSingleton(rules);
         s.AddSingleton(new PhoneHasher(settings.Privacy.EffectiveKey));
@@ -83,7 +84,7 @@ public static class SiyuNode
             MaxPayloadBytes = settings.Ingest.MaxPayloadBytes,
             MaxFutureSkew = TimeSpan.FromHours(settings.Ingest.MaxFutureSkewHours),
             IdValues = idValues,
-        }));
+        }, clock)); // "too far ahead" is judged on the customers' clock too
         // Every Kafka client logs through the logger and reports broker outages to one place (/health).
         s.AddSingleton(sp => new KafkaHealth(options.BootstrapServers, sp.GetRequiredService<ILogger<KafkaHealth>>()));
         s.AddSingleton(sp => KafkaClients.IngestOptions(settings.Kafka, options.BootstrapServers, sp.GetRequiredService<KafkaHealth>()));
@@ -109,7 +110,6 @@ public static class SiyuNode
 
         // Customers: customer shards with a light actor per resident customer, and the identity
         // index shards, sharded over the cluster; lookups read what is resident on this node.
-        var clock = options.Clock ?? TimeProvider.System;
         var residentProfiles = new ResidentProfiles();
         var residentIndex = new ResidentIndex();
         s.AddSingleton(residentProfiles);
