@@ -89,7 +89,28 @@ public sealed record CustomerRules
         IdType.ExternalUserId, IdType.OpenId, IdType.DeviceId,
     ];
 
+    /// <summary>
+    /// Id types that name a thing several people may use (a shared in-store tablet's device_id)
+    /// rather than a person. A weak id is recorded on the customer the event's strong ids lead
+    /// to, but never decides which customer that is: it never links a strong id to a customer
+    /// and never merges two. An event with weak ids only goes to the weak id's anonymous
+    /// customer (docs/architecture.md, "Identity and merges").
+    /// </summary>
+    public IReadOnlyList<IdType> WeakIdTypes { get; init; } = [IdType.DeviceId];
+
     public int IdLimit(IdType type) => IdLimits.TryGetValue(type, out var limit) ? limit : 0;
+
+    public bool IsWeak(IdType type)
+    {
+        for (var i = 0; i < WeakIdTypes.Count; i++)
+        {
+            if (WeakIdTypes[i] == type)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>0 is the highest priority; larger is lower.</summary>
     public int PriorityRank(IdType type)
@@ -188,6 +209,10 @@ public sealed record CustomerRules
         if (IdPriority.Count != Enum.GetValues<IdType>().Length || IdPriority.Distinct().Count() != IdPriority.Count)
         {
             problems.Add("IdPriority must name every id type exactly once");
+        }
+        if (WeakIdTypes.Count >= Enum.GetValues<IdType>().Length)
+        {
+            problems.Add("WeakIdTypes must leave at least one strong id type");
         }
         return problems;
     }
