@@ -70,10 +70,14 @@ public sealed record Attribution(
 /// Guide credit: a wecom_collect payment's guide_id, else the order's guide_id (the same field:
 /// the contract's first two steps read it alike), else the owning guide at order time, else none.
 ///
-/// "At order time" from a last-writer-wins membership (which keeps only the latest change per
-/// group or guide): a present entry counts if it was added at or before the order; a removed one
-/// counts if it was removed after the order (it was there until then; when it was added is
-/// forgotten). Everything else about the order time is exact.
+/// "At order time" reads each group's and guide's intervals (<see cref="Membership"/>: its joins
+/// and leaves, a short history per key, folded under merges): the customer was a member at the
+/// order's occurred_at if the latest change at or before it is a join (an add), or if the first
+/// change known is a leave after it (joined before anything Siyu has seen). A join and a leave
+/// that both happened after the order, processed before it, do not credit the order. What the
+/// state does not know yet when the order is processed cannot count (the contract decides once);
+/// a customer who changed one membership more than CustomerRules.MaxMembershipChanges times has
+/// forgotten the oldest intervals.
 /// </summary>
 public static class OrderAttribution
 {
@@ -195,30 +199,32 @@ public static class OrderAttribution
         return best;
     }
 
-    /// <summary>A present entry added at or before <paramref name="t"/>, or a removed one removed after it.</summary>
-    internal static bool MemberAt(Membership m, DateTimeOffset t) => m.Active ? m.At <= t : m.At > t;
+    /// <summary>See <see cref="Membership.MemberAt(DateTimeOffset, out DateTimeOffset?)"/>.</summary>
+    internal static bool MemberAt(Membership m, DateTimeOffset t) => m.MemberAt(t);
 
     /// <summary>
-    /// Among entries that were present at <paramref name="t"/>: the latest added (ties: the larger id);
-    /// entries removed since, whose add time is forgotten, only when no present one qualifies.
+    /// Among entries that were present at <paramref name="t"/>: the latest joined (added) at or
+    /// before it (ties: the larger id); entries whose join is not known only when no other qualifies.
     /// </summary>
     private static string? Latest(EquatableArray<Membership> set, DateTimeOffset t)
     {
-        Membership? best = null;
+        string? best = null;
+        DateTimeOffset? bestSince = null;
         foreach (var m in set.AsSpan())
         {
-            if (!MemberAt(m, t))
+            if (!m.MemberAt(t, out var since))
             {
                 continue;
             }
-            if (best is not { } b
-                || (m.Active && !b.Active)
-                || (m.Active == b.Active && (m.At > b.At || (m.At == b.At && string.CompareOrdinal(m.Id, b.Id) > 0))))
+            if (best is null
+                || (since is { } s && (bestSince is not { } b || s > b))
+                || (since == bestSince && string.CompareOrdinal(m.Id, best) > 0))
             {
-                best = m;
+                best = m.Id;
+                bestSince = since;
             }
         }
-        return best?.Id;
+        return best;
     }
 
     /// <summary>The state's own instance of an id when it holds one (see <see cref="StateCompaction"/>).</summary>

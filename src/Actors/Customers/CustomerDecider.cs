@@ -173,19 +173,21 @@ public static class CustomerDecider
                 }
                 break;
 
-            case GroupJoined g when Lww.Wins(state.Groups, g.GroupId, occurred, active: true):
+            // Every join and leave not yet known is recorded, also one older than the latest change:
+            // it does not change the current status but the interval an order falls in.
+            case GroupJoined g when Memberships.Adds(state.Groups, g.GroupId, occurred, active: true, rules):
                 changes.Add(new GroupJoinRecorded(g.GroupId));
                 break;
 
-            case GroupLeft g when Lww.Wins(state.Groups, g.GroupId, occurred, active: false):
+            case GroupLeft g when Memberships.Adds(state.Groups, g.GroupId, occurred, active: false, rules):
                 changes.Add(new GroupLeaveRecorded(g.GroupId));
                 break;
 
-            case ContactAdded c when Lww.Wins(state.Contacts, c.GuideId, occurred, active: true):
+            case ContactAdded c when Memberships.Adds(state.Contacts, c.GuideId, occurred, active: true, rules):
                 changes.Add(new ContactAddRecorded(c.GuideId));
                 break;
 
-            case ContactRemoved c when Lww.Wins(state.Contacts, c.GuideId, occurred, active: false):
+            case ContactRemoved c when Memberships.Adds(state.Contacts, c.GuideId, occurred, active: false, rules):
                 changes.Add(new ContactRemoveRecorded(c.GuideId));
                 break;
 
@@ -317,13 +319,13 @@ public static class CustomerDecider
             case RefundRecorded r:
                 return Orders.Refund(s, r);
             case GroupJoinRecorded g:
-                return s with { Groups = Lww.Set(s.Groups, new Membership(g.GroupId, occurred, true), rules.MaxTombstones) };
+                return s with { Groups = Memberships.Set(s.Groups, g.GroupId, new MembershipChange(occurred, true), rules) };
             case GroupLeaveRecorded g:
-                return s with { Groups = Lww.Set(s.Groups, new Membership(g.GroupId, occurred, false), rules.MaxTombstones) };
+                return s with { Groups = Memberships.Set(s.Groups, g.GroupId, new MembershipChange(occurred, false), rules) };
             case ContactAddRecorded c:
-                return s with { Contacts = Lww.Set(s.Contacts, new Membership(c.GuideId, occurred, true), rules.MaxTombstones) };
+                return s with { Contacts = Memberships.Set(s.Contacts, c.GuideId, new MembershipChange(occurred, true), rules) };
             case ContactRemoveRecorded c:
-                return s with { Contacts = Lww.Set(s.Contacts, new Membership(c.GuideId, occurred, false), rules.MaxTombstones) };
+                return s with { Contacts = Memberships.Set(s.Contacts, c.GuideId, new MembershipChange(occurred, false), rules) };
             case TagsRecorded t:
                 return s with { Tags = Lww.SetTags(s.Tags, t.Tags) };
             case BirthdayRecorded b:
@@ -336,60 +338,131 @@ public static class CustomerDecider
     }
 }
 
-/// <summary>Last-writer-wins on occurred_at, with deterministic tie-breaks (order-independent).</summary>
-internal static class Lww
+/// <summary>
+/// Group memberships and guide contacts as a short history of changes per key (see
+/// <see cref="Membership"/>): the same changes give the same entries whatever their arrival order,
+/// and a merge is the union of both sides' changes.
+/// </summary>
+internal static class Memberships
 {
     /// <summary>
-    /// Whether (id, at, active) changes the entry: it is unknown (a removal of an unknown entry is
-    /// kept as a tombstone), strictly newer (even with the same presence: the newer time must be
-    /// kept for later comparisons), or equally new and a removal of a present entry (removal wins ties).
+    /// Whether (id, at, active) adds anything: an unknown key (a removal of an unknown entry is
+    /// kept as a tombstone), or a change of a known key not yet recorded that its bounded history
+    /// keeps (a full history keeps the newest changes, so an older one would be dropped at once).
     /// </summary>
-    public static bool Wins(EquatableArray<Membership> set, string id, DateTimeOffset at, bool active)
+    public static bool Adds(EquatableArray<Membership> set, string id, DateTimeOffset at, bool active, CustomerRules rules)
     {
         foreach (var m in set.AsSpan())
         {
             if (m.Id == id)
             {
-                return at > m.At || (at == m.At && m.Active && !active);
+                if (m.Has(at, active))
+                {
+                    return false;
+                }
+                var oldest = m.Earlier.IsEmpty ? new MembershipChange(m.At, m.Active) : m.Earlier[0];
+                return m.Earlier.Count + 1 < rules.MaxMembershipChanges || new MembershipChange(at, active).CompareTo(oldest) > 0;
             }
         }
         return true;
     }
 
-    public static bool Wins(Membership current, Membership candidate) =>
-        candidate.At > current.At || (candidate.At == current.At && current.Active && !candidate.Active);
-
-    /// <summary>Upserts by id (sorted by id), then keeps only the newest <paramref name="maxTombstones"/> removed entries.</summary>
-    public static EquatableArray<Membership> Set(EquatableArray<Membership> set, Membership entry, int maxTombstones)
+    /// <summary>Records <paramref name="change"/> for <paramref name="id"/> (entries sorted by id), then bounds the tombstones.</summary>
+    public static EquatableArray<Membership> Set(EquatableArray<Membership> set, string id, MembershipChange change, CustomerRules rules)
     {
-        var items = set.Where(m => m.Id != entry.Id).Append(entry);
-        return Bound(items, maxTombstones);
+        var items = set.AsSpan();
+        var at = 0;
+        while (at < items.Length && string.CompareOrdinal(items[at].Id, id) < 0)
+        {
+            at++;
+        }
+        Membership[] next;
+        if (at < items.Length && items[at].Id == id)
+        {
+            next = items.ToArray();
+            next[at] = With(items[at], change, rules.MaxMembershipChanges);
+        }
+        else
+        {
+            next = new Membership[items.Length + 1];
+            items[..at].CopyTo(next);
+            next[at] = new Membership(id, change.At, change.Active);
+            items[at..].CopyTo(next.AsSpan(at + 1));
+        }
+        return BoundTombstones(next, rules.MaxTombstones);
     }
 
-    public static EquatableArray<Membership> Merge(EquatableArray<Membership> a, EquatableArray<Membership> b, int maxTombstones)
+    /// <summary>Both sides' changes per key (the absorbed customer's past intervals come along).</summary>
+    public static EquatableArray<Membership> Merge(EquatableArray<Membership> a, EquatableArray<Membership> b, CustomerRules rules)
     {
-        var byId = a.ToDictionary(m => m.Id, StringComparer.Ordinal);
+        var byId = new SortedDictionary<string, Membership>(StringComparer.Ordinal);
+        foreach (var m in a)
+        {
+            byId[m.Id] = m;
+        }
         foreach (var m in b)
         {
-            if (!byId.TryGetValue(m.Id, out var cur) || Wins(cur, m))
+            if (!byId.TryGetValue(m.Id, out var cur))
             {
                 byId[m.Id] = m;
+                continue;
             }
+            foreach (var c in m.Earlier)
+            {
+                cur = With(cur, c, rules.MaxMembershipChanges);
+            }
+            byId[m.Id] = With(cur, new MembershipChange(m.At, m.Active), rules.MaxMembershipChanges);
         }
-        return Bound(byId.Values, maxTombstones);
+        var merged = new Membership[byId.Count];
+        byId.Values.CopyTo(merged, 0);
+        return BoundTombstones(merged, rules.MaxTombstones);
     }
 
-    private static EquatableArray<Membership> Bound(IEnumerable<Membership> items, int maxTombstones)
+    /// <summary><paramref name="m"/> with one more change, sorted, without repeats, the newest <paramref name="max"/> kept.</summary>
+    private static Membership With(Membership m, MembershipChange change, int max)
     {
-        var list = items.ToList();
-        var dropped = list.Where(m => !m.Active)
+        if (m.Has(change.At, change.Active))
+        {
+            return m;
+        }
+        var earlier = m.Earlier.AsSpan();
+        var all = new MembershipChange[earlier.Length + 2];
+        earlier.CopyTo(all);
+        all[^2] = new MembershipChange(m.At, m.Active);
+        all[^1] = change;
+        Array.Sort(all); // at most MaxMembershipChanges + 1 items
+        var kept = all.Length > max ? all.AsSpan(all.Length - max) : all.AsSpan();
+        var last = kept[^1];
+        return new Membership(m.Id, last.At, last.Active, kept.Length == 1 ? default : EquatableArray.Own(kept[..^1].ToArray()));
+    }
+
+    /// <summary>Keeps only the newest <paramref name="maxTombstones"/> removed entries (ties: the smaller id stays).</summary>
+    private static EquatableArray<Membership> BoundTombstones(Membership[] items, int maxTombstones)
+    {
+        var tombstones = 0;
+        foreach (var m in items)
+        {
+            if (!m.Active)
+            {
+                tombstones++;
+            }
+        }
+        if (tombstones <= maxTombstones)
+        {
+            return EquatableArray.Own(items);
+        }
+        var dropped = items.Where(m => !m.Active)
             .OrderByDescending(m => m.At).ThenBy(m => m.Id, StringComparer.Ordinal)
             .Skip(maxTombstones)
             .Select(m => m.Id)
             .ToHashSet(StringComparer.Ordinal);
-        return list.Where(m => !dropped.Contains(m.Id)).OrderBy(m => m.Id, StringComparer.Ordinal).ToEquatableArray();
+        return items.Where(m => !dropped.Contains(m.Id)).ToEquatableArray();
     }
+}
 
+/// <summary>Last-writer-wins on occurred_at, with deterministic tie-breaks (order-independent).</summary>
+internal static class Lww
+{
     /// <summary>A tag wins when newer, or equally new with the ordinally larger value (ties are rare but must not depend on arrival).</summary>
     public static bool TagWins(EquatableArray<TagValue> tags, TagValue candidate)
     {

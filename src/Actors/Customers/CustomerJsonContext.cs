@@ -23,6 +23,7 @@ namespace Siyu.Actors.Customers;
 [JsonSerializable(typeof(LinkedId[]))]
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(Membership[]))]
+[JsonSerializable(typeof(MembershipChange[]))]
 [JsonSerializable(typeof(TagValue[]))]
 [JsonSerializable(typeof(RecentOrder[]))]
 [JsonSerializable(typeof(RefundEntry[]))]

@@ -6,7 +6,9 @@ namespace Siyu.Actors.Customers;
 /// - ids: union, under the same guard rails (the survivor's ids keep their place, the absorbed
 ///   one's extra ids beyond a limit are refused);
 /// - merged_from: the absorbed id plus everything it had absorbed;
-/// - created_at: the earlier one of those set (a customer that observed nothing has none); groups, contacts, tags, birthday: last-writer-wins per key;
+/// - created_at: the earlier one of those set (a customer that observed nothing has none); tags,
+///   birthday: last-writer-wins per key; groups and contacts: both sides' joins and leaves per key
+///   (the absorbed side's past intervals count for orders read "at order time" afterwards);
 /// - stats: the sum, minus any order both had recorded (same order_id): it is counted once, and
 ///   refunds of it that only the absorbed side had seen are moved onto the survivor's copy;
 /// - retained orders (each keeps the attribution decided when it was processed), recent touches
@@ -49,8 +51,8 @@ public static class CustomerMerge
             CreatedAt = Earliest(a.CreatedAt, b.CreatedAt),
             Ids = IdentityRules.Union(a.Ids, IdentityRules.Filter(b.Ids, a.Ids, rules).New),
             MergedFrom = mergedFrom,
-            Groups = Lww.Merge(a.Groups, b.Groups, rules.MaxTombstones),
-            Contacts = Lww.Merge(a.Contacts, b.Contacts, rules.MaxTombstones),
+            Groups = Memberships.Merge(a.Groups, b.Groups, rules),
+            Contacts = Memberships.Merge(a.Contacts, b.Contacts, rules),
             Tags = Lww.SetTags(a.Tags, b.Tags),
             Birthday = birthday,
             BirthdayAt = birthdayAt,

@@ -66,6 +66,13 @@ public sealed record CustomerRules
     /// <summary>Left groups / removed contacts remembered (newest first) so that a late "join" older than the "leave" loses.</summary>
     public int MaxTombstones { get; init; } = 16;
 
+    /// <summary>
+    /// Joins and leaves remembered per group (adds and removals per guide), newest first, so that
+    /// "at order time" reads the interval the order fell in (see <see cref="Membership"/>). A
+    /// customer who leaves and rejoins more often than this forgets the oldest intervals.
+    /// </summary>
+    public int MaxMembershipChanges { get; init; } = 8;
+
     // --- identity guard rails (Segment-style) ---
     /// <summary>Placeholder values producers send instead of a real id; compared case-insensitively after trimming.</summary>
     public IReadOnlyList<string> BlockedIdValues { get; init; } = ["", "0", "-1", "null", "undefined", "anonymous", "unknown"];
@@ -184,6 +191,10 @@ public sealed record CustomerRules
         if (MaxTombstones < 0)
         {
             problems.Add("MaxTombstones cannot be negative");
+        }
+        if (MaxMembershipChanges < 1)
+        {
+            problems.Add("MaxMembershipChanges must be at least 1");
         }
         // The frequency tier is read from the retained orders; it is exact only if they cover the
         // window, or if the retained ones alone already reach "high".

@@ -40,7 +40,7 @@ public sealed record CustomerState
     /// </summary>
     public bool HandOverPending { get; init; }
 
-    /// <summary>Group memberships by group_id, last-writer-wins on occurred_at, with a few tombstones.</summary>
+    /// <summary>Group memberships by group_id (sorted): the latest change decides the current status, earlier ones the past intervals; a few tombstones.</summary>
     public EquatableArray<Membership> Groups { get; init; }
 
     /// <summary>Guide contacts by guide_id; <see cref="Membership.At"/> of an active one is its added_at.</summary>
@@ -172,11 +172,86 @@ public readonly record struct LinkedId(IdType Type, string Value)
 }
 
 /// <summary>
-/// A last-writer-wins entry keyed by <see cref="Id"/> (a group_id or a guide_id): present or
-/// removed as of <see cref="At"/> (occurred_at). Removed entries are tombstones that make a late
-/// older "join" lose; a removal wins a tie.
+/// A group membership or a guide contact, keyed by <see cref="Id"/> (group_id or guide_id): its
+/// latest change (<see cref="At"/>, <see cref="Active"/>: joined/added or left/removed, by
+/// occurred_at; a removal wins a tie), which decides the current profile, and the changes before
+/// it (<see cref="Earlier"/>, oldest first, bounded by CustomerRules.MaxMembershipChanges), which
+/// with it give the intervals the customer was a member in. Most entries have one change and no
+/// <see cref="Earlier"/> (nothing is written for it), so the state stays as compact as before.
+/// Removed entries are tombstones that make a late older "join" lose the current status.
+/// Snapshots saved before <see cref="Earlier"/> existed read as a latest change alone: a removed
+/// entry whose join is not known counts as a member before its removal, as it did then.
 /// </summary>
-public readonly record struct Membership(string Id, DateTimeOffset At, bool Active);
+public readonly record struct Membership(
+    string Id,
+    DateTimeOffset At,
+    bool Active,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] EquatableArray<MembershipChange> Earlier = default)
+{
+    /// <summary>
+    /// Whether the customer was a member at <paramref name="t"/>: the latest change at or before
+    /// it decides; before every known change, a member only if the first known change is a removal
+    /// (joined before anything Siyu has seen, e.g. before its data begins).
+    /// <paramref name="since"/> is the latest join at or before <paramref name="t"/> (null: unknown).
+    /// </summary>
+    public bool MemberAt(DateTimeOffset t, out DateTimeOffset? since)
+    {
+        since = null;
+        if (At <= t)
+        {
+            if (Active)
+            {
+                since = At;
+                return true;
+            }
+            return false;
+        }
+        var earlier = Earlier.AsSpan();
+        for (var i = earlier.Length - 1; i >= 0; i--)
+        {
+            if (earlier[i].At <= t)
+            {
+                if (!earlier[i].Active)
+                {
+                    return false;
+                }
+                since = earlier[i].At;
+                return true;
+            }
+        }
+        return !(earlier.Length > 0 ? earlier[0].Active : Active);
+    }
+
+    public bool MemberAt(DateTimeOffset t) => MemberAt(t, out _);
+
+    /// <summary>Whether this exact change (time and direction) is already known.</summary>
+    public bool Has(DateTimeOffset at, bool active)
+    {
+        if (At == at && Active == active)
+        {
+            return true;
+        }
+        foreach (var c in Earlier.AsSpan())
+        {
+            if (c.At == at && c.Active == active)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}
+
+/// <summary>One join/add (<see cref="Active"/>) or leave/removal of a <see cref="Membership"/>, at occurred_at.</summary>
+public readonly record struct MembershipChange(DateTimeOffset At, bool Active) : IComparable<MembershipChange>
+{
+    /// <summary>By time; at the same instant the removal sorts last, so it wins the tie.</summary>
+    public int CompareTo(MembershipChange other)
+    {
+        var c = At.UtcDateTime.CompareTo(other.At.UtcDateTime);
+        return c != 0 ? c : (Active ? 0 : 1).CompareTo(other.Active ? 0 : 1);
+    }
+}
 
 public readonly record struct TagValue(string Name, string Value, DateTimeOffset At);
 
