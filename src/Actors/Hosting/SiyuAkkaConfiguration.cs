@@ -2,6 +2,7 @@ using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using Siyu.Actors.Wire;
 
 namespace Siyu.Actors.Hosting;
 
@@ -71,6 +72,8 @@ public static class SiyuAkkaConfiguration
         // most a tenth of the shards (the default limit), let a new or returning node take its
         // share soon after it joins.
         builder.AddHocon("akka.cluster.sharding.rebalance-interval = 2s", HoconAddMode.Prepend);
+        // Every message that crosses nodes has a stable wire format (Wire/SiyuSerializer.cs); no fallback.
+        builder.WithSiyuWireFormats();
         builder.WithRemoting(options.Hostname, options.Port);
         builder.WithClustering(new ClusterOptions
         {
