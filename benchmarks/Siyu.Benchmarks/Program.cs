@@ -9,6 +9,7 @@ using Siyu.Benchmarks;
 // Micro-benchmarks of one stage each (issue #14: measure the floor of each stage alone).
 //   dotnet run -c Release --project benchmarks/Siyu.Benchmarks -- --filter '*'
 //   dotnet run -c Release --project benchmarks/Siyu.Benchmarks -- --filter '*Commit*'
+//   dotnet run -c Release --project benchmarks/Siyu.Benchmarks -- --filter '*Wire*'
 // PostgreSQL cases run when SIYU_BENCH_POSTGRES holds a connection string of a server on this
 // machine whose user may CREATE DATABASE (each case uses a fresh database and drops it);
 // without it only SQLite runs. In-process toolchain: no generated project to restore/build.
@@ -17,6 +18,6 @@ var config = DefaultConfig.Instance
     .AddDiagnoser(MemoryDiagnoser.Default)
     .AddColumn(PerRowColumns.All);
 BenchmarkSwitcher.FromTypes(Databases.PostgresConnectionString is null
-        ? [typeof(StageBenchmarks), typeof(StoreCommitBenchmarks), typeof(StoreLoadBenchmarks)]
-        : [typeof(StageBenchmarks), typeof(StoreCommitBenchmarks), typeof(StoreLoadBenchmarks), typeof(PostgresMultiRowSnapshotBenchmarks)])
+        ? [typeof(StageBenchmarks), typeof(StoreCommitBenchmarks), typeof(StoreLoadBenchmarks), typeof(WireBenchmarks)]
+        : [typeof(StageBenchmarks), typeof(StoreCommitBenchmarks), typeof(StoreLoadBenchmarks), typeof(WireBenchmarks), typeof(PostgresMultiRowSnapshotBenchmarks)])
     .Run(args, config);
