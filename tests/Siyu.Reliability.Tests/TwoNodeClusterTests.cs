@@ -138,8 +138,32 @@ public sealed class TwoNodeClusterTests(ITestOutputHelper output) : IDisposable
             Assert.True(watch.Violations.Count == 0, "shards live on both nodes at once:\n" + string.Join('\n', watch.Violations.Take(20)));
             Assert.True(customers.Count == 0, "profiles (lookup API on A) differ from the input:\n" + string.Join('\n', customers.Take(20)) + "\n" + a.Process.Tail());
             Assert.True(topic.Count == 0, "siyu.profiles differs from the input:\n" + string.Join('\n', topic.Take(20)));
-            // Messages between the nodes (ids resolved, events routed to a customer on the other node) all arrived.
-            Assert.DoesNotContain("Deserialization failed", a.Process.Stdout + b.Process.Stdout);
+            // Messages between the nodes (ids resolved, events routed to a customer on the other node) all
+            // arrived: every one had a wire format (the node has no fallback serializer) and read back.
+            foreach (var (name, node) in _nodes)
+            {
+                foreach (var failure in new[] { "Transient association error", "Serializer not defined", "Deserialization failed", "has no Siyu wire format", "cannot read a '" })
+                {
+                    var failed = node.Process.Stdout.Split('\n').FirstOrDefault(l => l.Contains(failure, StringComparison.Ordinal));
+                    Assert.True(failed is null, $"node {name}: {failed}");
+                }
+            }
+            // ...and they went through Siyu's serializer (Akka calls it only for what crosses nodes): A sent
+            // and received the hot path's batches, outcomes and identity requests and replies while B was up.
+            var wire = new Dictionary<string, long>();
+            foreach (var manifest in new[] { "cb1", "eo1", "ir1", "iy1" })
+            {
+                foreach (var direction in new[] { "sent", "received" })
+                {
+                    wire[$"{manifest} {direction}"] = await a.MetricAsync($"siyu_wire_messages_total{{manifest=\"{manifest}\",direction=\"{direction}\"}}");
+                }
+            }
+            output.WriteLine($"{Elapsed}s messages A exchanged with B in Siyu's wire formats: {string.Join(", ", wire.Select(w => $"{w.Key} {w.Value}"))}");
+            foreach (var manifest in new[] { "cb1", "eo1", "ir1", "iy1" })
+            {
+                Assert.True(wire[$"{manifest} sent"] + wire[$"{manifest} received"] > 0, $"no '{manifest}' message crossed between A and B through SiyuSerializer: {string.Join(", ", wire)}");
+            }
+            Assert.True(wire.Where(w => w.Key.EndsWith(" received", StringComparison.Ordinal)).Sum(w => w.Value) > 0, "A received nothing from B through SiyuSerializer");
             var deadLetters = kafka.ReadAll(kafka.Topics.DeadLetter);
             Assert.True(deadLetters.Count == 0, $"{deadLetters.Count} valid events dead-lettered, first: {System.Text.Encoding.UTF8.GetString(deadLetters.FirstOrDefault().Value ?? [])}");
             _work.Passed = true;

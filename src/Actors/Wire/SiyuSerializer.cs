@@ -21,6 +21,9 @@ namespace Siyu.Actors.Wire;
 /// lines. A customer's state travels in its persisted snapshot format (<see cref="CustomerSnapshot"/>,
 /// JSON, format 1), which is versioned on its own.
 ///
+/// Akka calls this only for messages that leave or reach the node over remoting; each is counted
+/// in siyu_wire_messages_total and siyu_wire_bytes_total by manifest and direction (<see cref="WireMetrics"/>).
+///
 /// Rules: a manifest names one byte layout forever. To change a layout, add a new manifest
 /// ("cb2"), write it, and keep reading the old one for as long as a node or a stored byte may
 /// carry it. tests/Siyu.Actors.Tests/Wire holds golden bytes of each manifest and fails on any
@@ -197,7 +200,9 @@ public sealed class SiyuSerializer(ExtendedActorSystem system) : SerializerWithS
             default:
                 throw new ArgumentException($"{obj.GetType()} has no Siyu wire format", nameof(obj));
         }
-        return w.ToArrayAndReturn();
+        var bytes = w.ToArrayAndReturn();
+        WireMetrics.Sent(Manifests[obj.GetType()], bytes.Length);
+        return bytes;
     }
 
     public override object FromBinary(byte[] bytes, string manifest)
@@ -232,6 +237,7 @@ public sealed class SiyuSerializer(ExtendedActorSystem system) : SerializerWithS
                 _ => throw new SerializationException($"unknown Siyu wire manifest '{manifest}'"),
             };
             r.End();
+            WireMetrics.Received(manifest, bytes.Length);
             return message;
         }
         catch (Exception e)
