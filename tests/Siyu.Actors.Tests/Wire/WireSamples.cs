@@ -123,6 +123,27 @@ public static class WireSamples
         };
     }
 
+    /// <summary>
+    /// The golden snapshots of the current format and their samples: <see cref="State"/> as format 1
+    /// was defined, and the members added to it since (each omitted when empty, so the first file
+    /// is still written byte for byte, and ignored by older code).
+    /// </summary>
+    public static IReadOnlyList<(string File, CustomerState State)> Snapshots()
+    {
+        var state = State();
+        // Issue 17: a membership keeps its earlier joins and leaves (Membership.Earlier).
+        var withHistory = state with
+        {
+            Groups = [state.Groups[0] with { Earlier = [new MembershipChange(T0.AddDays(-40), true), new MembershipChange(T0.AddDays(-30), false)] }, state.Groups[1]],
+            Contacts = [state.Contacts[0] with { Earlier = [new MembershipChange(T0.AddDays(-35), true), new MembershipChange(T0.AddDays(-33), false)] }],
+        };
+        return
+        [
+            ($"snapshot-{CustomerSnapshot.CurrentFormat}.json", state),
+            ($"snapshot-{CustomerSnapshot.CurrentFormat}-membership-history.json", withHistory),
+        ];
+    }
+
     /// <summary>One sample per manifest, as the golden files hold them (sample name = manifest).</summary>
     public static IReadOnlyList<(string Manifest, object Message)> Messages(ActorSystem system)
     {
