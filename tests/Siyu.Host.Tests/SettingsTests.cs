@@ -55,10 +55,29 @@ public sealed class SettingsTests
     [InlineData("Audiences:winback", "in_private_domain or state=at_risk", "Audiences:winback")]
     [InlineData("Audiences:winback", "frequency=sometimes", "Audiences:winback")]
     [InlineData("Audiences:bad name", "has_guide", "Audiences:bad name")]
+    [InlineData("Identity:WeakIdTypes", "device", "Identity:WeakIdTypes")]
+    [InlineData("Identity:WeakIdTypes", " , ", "Identity:WeakIdTypes")]
+    [InlineData("Identity:WeakIdTypes", "member_id,phone,unionid,openid,external_userid,app_user_id,device_id", "Identity:WeakIdTypes")]
     public void A_bad_setting_stops_start_up_with_a_message_naming_it(string key, string value, string named)
     {
         var ex = Fails(With(key, value));
         Assert.Contains(named, ex.Message);
+    }
+
+    [Theory]
+    [InlineData(null, new[] { "device_id" })]
+    [InlineData("none", new string[0])]
+    [InlineData("device_id, openid", new[] { "device_id", "openid" })]
+    public void Weak_id_types_become_the_identity_rules(string? value, string[] weak)
+    {
+        var overrides = new Dictionary<string, string?>(Valid);
+        if (value is not null)
+        {
+            overrides["Identity:WeakIdTypes"] = value;
+        }
+        var rules = SettingsLoader.Load(SettingsLoader.Build(null, overrides), embedded: false).Rules();
+        Assert.Equal(weak, rules.WeakIdTypes.Select(t => Siyu.Contracts.Events.IdTypeNames.WireName(t)));
+        Assert.Empty(rules.Problems());
     }
 
     [Fact]

@@ -24,6 +24,9 @@ public sealed class SiyuSettings
     /// <summary>Audience name -> rule (see <see cref="AudienceRule"/>), e.g. Audiences:winback.</summary>
     public Dictionary<string, string> Audiences { get; set; } = new();
 
+    /// <summary>The customer and identity rules these settings describe (valid settings only).</summary>
+    public CustomerRules Rules() => Operations.ToRules(Audiences) with { WeakIdTypes = Identity.WeakIdTypeList() };
+
     /// <summary>Every problem found, each naming its setting; empty when the settings are usable.</summary>
     public IReadOnlyList<string> Validate(bool embedded, bool processesEvents = true)
     {
@@ -204,12 +207,62 @@ public sealed class IdentitySettings
     /// <summary>Placeholders refused beyond the built-in list (what this brand's tills send for "no value").</summary>
     public List<string> BlockedValues { get; set; } = [];
 
+    /// <summary>
+    /// Id types that name something several people may share (comma-separated wire names, or
+    /// "none"): recorded on the customer, never linking or merging (docs/architecture.md).
+    /// </summary>
+    public string WeakIdTypes { get; set; } = "device_id";
+
     internal void Validate(List<string> errors)
     {
         if (!Siyu.Contracts.Identity.IdValues.IsKnownRegion(PhoneRegion))
         {
             errors.Add($"Identity:PhoneRegion '{PhoneRegion}' is not a region code libphonenumber knows (ISO 3166, e.g. CN)");
         }
+        if (TryWeakIdTypes(out var weak, out var problem))
+        {
+            if (weak.Count >= Enum.GetValues<Siyu.Contracts.Events.IdType>().Length)
+            {
+                errors.Add("Identity:WeakIdTypes must leave at least one id type strong");
+            }
+        }
+        else
+        {
+            errors.Add(problem);
+        }
+    }
+
+    /// <summary>The weak id types these settings name (validated at start-up).</summary>
+    public IReadOnlyList<Siyu.Contracts.Events.IdType> WeakIdTypeList() =>
+        TryWeakIdTypes(out var weak, out var problem) ? weak : throw new InvalidOperationException(problem);
+
+    private bool TryWeakIdTypes(out List<Siyu.Contracts.Events.IdType> weak, out string problem)
+    {
+        weak = [];
+        problem = "";
+        var text = (WeakIdTypes ?? "").Trim();
+        if (text.Equals("none", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+        foreach (var name in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Siyu.Contracts.Events.IdTypeNames.TryParse(name, out var type))
+            {
+                problem = $"Identity:WeakIdTypes '{WeakIdTypes}': '{name}' is not an id type (member_id, phone, unionid, openid, external_userid, app_user_id, device_id; or none)";
+                return false;
+            }
+            if (!weak.Contains(type))
+            {
+                weak.Add(type);
+            }
+        }
+        if (weak.Count == 0)
+        {
+            problem = $"Identity:WeakIdTypes is empty: name the shared id types (default device_id), or none";
+            return false;
+        }
+        return true;
     }
 
     public Siyu.Contracts.Identity.IdValues ToIdValues() => new(PhoneRegion, BlockedValues);

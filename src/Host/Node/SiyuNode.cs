@@ -68,7 +68,7 @@ public static class SiyuNode
 
         var s = builder.Services;
         var topics = new Topics(settings.Kafka.TopicPrefix);
-        var rules = settings.Operations.ToRules(settings.Audiences); // validated at start-up
+        var rules = settings.Rules(); // validated at start-up
         var askTimeout = TimeSpan.FromSeconds(30);
         var clock = options.Clock ?? TimeProvider.System;
         s.AddSingleton(settings);
