@@ -2,7 +2,7 @@ using System.CommandLine;
 using Siyu.Host.Commands;
 
 // `siyu`: one executable for every role. `demo` runs everything on the embedded stack,
-// `run` is production, `produce` and `broker` are tools for operators and tests.
+// `run` is production, `produce`, `broker` and `check-identity` are tools for operators and tests.
 var root = new RootCommand("Siyu: real-time private-domain customer pipeline (Kafka -> customer actors -> ClickHouse)")
 {
     DemoCommand.Create(),
@@ -11,6 +11,7 @@ var root = new RootCommand("Siyu: real-time private-domain customer pipeline (Ka
     BrokerCommand.Create(),
     BenchCommand.Create(),
     SimulateCommand.Create(),
+    CheckIdentityCommand.Create(),
 };
 // The host handles SIGTERM/Ctrl+C itself and needs time to drain and commit, so the parser
 // must not kill the process two seconds after the signal.

@@ -130,6 +130,14 @@ public sealed class SimulatedIdentity(CustomerRules rules) : IIdentityView
         Merges++;
     }
 
+    /// <summary>The customer an id leads to now, as a lookup answers (null: nobody).</summary>
+    public string? CustomerOf(LinkedId id) => OwnerOf(id);
+
+    /// <summary>The ids each customer not merged away holds, as its profile shows them.</summary>
+    public Dictionary<string, IReadOnlyList<LinkedId>> Held() => _customers
+        .Where(kv => kv.Value.MergedInto is null)
+        .ToDictionary(kv => kv.Key, kv => (IReadOnlyList<LinkedId>)kv.Value.Ids.ToList(), StringComparer.Ordinal);
+
     /// <summary>
     /// The customers as the index shows them: each strong id's customer, and each weak id's
     /// anonymous one, with the orders they hold. Also checks the index and the customers agree.
