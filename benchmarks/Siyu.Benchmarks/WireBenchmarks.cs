@@ -13,14 +13,18 @@ namespace Siyu.Benchmarks;
 
 /// <summary>
 /// The wire formats of the two hot-path messages that cross nodes (issue #14 item 7): a
-/// CustomerBatch of 100 of `siyu bench`'s events and one EventOutcome, written and read by
+/// CustomerBatch of <see cref="Count"/> of `siyu bench`'s events, and the <see cref="Count"/>
+/// EventOutcomes that answer it (one message each, as they are sent), written and read by
 /// <see cref="SiyuSerializer"/>, beside Akka's default serializer (Newtonsoft JSON with type
-/// names), which carried them before. Per message; the sizes are printed at setup.
+/// names), which carried them before. Per operation = per batch; the per-row columns are per
+/// event. The sizes are printed at setup.
 /// </summary>
 [MemoryDiagnoser]
 public class WireBenchmarks
 {
-    private const int Items = 100;
+    [Params(100)]
+    public int Count { get; set; }
+
     private ActorSystem? _system;
     private SiyuSerializer _siyu = null!;
     private Serializer _json = null!;
@@ -45,8 +49,8 @@ public class WireBenchmarks
         var now = DateTimeOffset.UtcNow;
         var traffic = new BenchTraffic(42, 20_000, "s-");
         var parser = new EventParser(new EventParserOptions());
-        var events = Enumerable.Range(0, Items * 3).Select(_ => traffic.Next(now)).Where(m => m.Value.Length > 0)
-            .Select(m => parser.Parse(m.Value, m.Channel)).Where(r => r.IsValid).Select(r => r.Event!).Take(Items).ToList();
+        var events = Enumerable.Range(0, Count * 3).Select(_ => traffic.Next(now)).Where(m => m.Value.Length > 0)
+            .Select(m => parser.Parse(m.Value, m.Channel)).Where(r => r.IsValid).Select(r => r.Event!).Take(Count).ToList();
         var replies = _system.ActorOf(Props.Empty, "ingest-replies-0a1b2c3d");
         // A List, as ingest builds it (the default serializer cannot read a collection expression's list back).
         _batch = new CustomerBatch(17, replies, events.Select((e, i) => new BatchItem(1_000_000 + i, IdentityResolver.NewCustomerId(now), e, false)).ToList());
@@ -55,34 +59,66 @@ public class WireBenchmarks
         _outcomeBytes = _siyu.ToBinary(_outcome);
         _batchJson = _json.ToBinary(_batch);
         _outcomeJson = _json.ToBinary(_outcome);
-        Console.WriteLine($"// wire sizes: CustomerBatch({Items}) siyu {_batchBytes.Length} B, default JSON {_batchJson.Length} B; " +
+        Console.WriteLine($"// wire sizes: CustomerBatch({Count}) siyu {_batchBytes.Length} B, default JSON {_batchJson.Length} B; " +
             $"EventOutcome siyu {_outcomeBytes.Length} B, default JSON {_outcomeJson.Length} B");
     }
 
     [GlobalCleanup]
     public void Cleanup() => _system?.Terminate().Wait(TimeSpan.FromSeconds(10));
 
-    [Benchmark(Description = "CustomerBatch(100): write (siyu cb1)")]
+    [Benchmark(Description = "CustomerBatch: write (siyu cb1)")]
     public byte[] WriteBatch() => _siyu.ToBinary(_batch);
 
-    [Benchmark(Description = "CustomerBatch(100): read (siyu cb1)")]
+    [Benchmark(Description = "CustomerBatch: read (siyu cb1)")]
     public object ReadBatch() => _siyu.FromBinary(_batchBytes, "cb1");
 
-    [Benchmark(Description = "EventOutcome: write (siyu eo1)")]
-    public byte[] WriteOutcome() => _siyu.ToBinary(_outcome);
+    [Benchmark(Description = "EventOutcome x Count: write (siyu eo1)")]
+    public int WriteOutcomes()
+    {
+        var bytes = 0;
+        for (var i = 0; i < Count; i++)
+        {
+            bytes += _siyu.ToBinary(_outcome).Length;
+        }
+        return bytes;
+    }
 
-    [Benchmark(Description = "EventOutcome: read (siyu eo1)")]
-    public object ReadOutcome() => _siyu.FromBinary(_outcomeBytes, "eo1");
+    [Benchmark(Description = "EventOutcome x Count: read (siyu eo1)")]
+    public object? ReadOutcomes()
+    {
+        object? last = null;
+        for (var i = 0; i < Count; i++)
+        {
+            last = _siyu.FromBinary(_outcomeBytes, "eo1");
+        }
+        return last;
+    }
 
-    [Benchmark(Description = "CustomerBatch(100): write (Akka default JSON)")]
+    [Benchmark(Description = "CustomerBatch: write (Akka default JSON)")]
     public byte[] WriteBatchJson() => _json.ToBinary(_batch);
 
-    [Benchmark(Description = "CustomerBatch(100): read (Akka default JSON)")]
+    [Benchmark(Description = "CustomerBatch: read (Akka default JSON)")]
     public object ReadBatchJson() => _json.FromBinary(_batchJson, typeof(CustomerBatch));
 
-    [Benchmark(Description = "EventOutcome: write (Akka default JSON)")]
-    public byte[] WriteOutcomeJson() => _json.ToBinary(_outcome);
+    [Benchmark(Description = "EventOutcome x Count: write (Akka default JSON)")]
+    public int WriteOutcomesJson()
+    {
+        var bytes = 0;
+        for (var i = 0; i < Count; i++)
+        {
+            bytes += _json.ToBinary(_outcome).Length;
+        }
+        return bytes;
+    }
 
-    [Benchmark(Description = "EventOutcome: read (Akka default JSON)")]
-    public object ReadOutcomeJson() => _json.FromBinary(_outcomeJson, typeof(EventOutcome));
+    [Benchmark(Description = "EventOutcome x Count: read (Akka default JSON)")]
+    public object? ReadOutcomesJson()
+    {
+        object? last = null;
+        for (var i = 0; i < Count; i++)
+        {
+            last = _json.FromBinary(_outcomeJson, typeof(EventOutcome));
+        }
+        return last;
+    }
 }
