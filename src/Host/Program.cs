@@ -8,6 +8,7 @@ var root = new RootCommand("Siyu: real-time private-domain customer pipeline (Ka
     DemoCommand.Create(),
     RunCommand.Create(),
     ProduceCommand.Create(),
+    DeadLetterCommand.Create(),
     BrokerCommand.Create(),
     BenchCommand.Create(),
     SimulateCommand.Create(),

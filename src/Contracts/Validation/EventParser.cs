@@ -30,7 +30,7 @@ public sealed partial class EventParser(EventParserOptions? options = null, Time
         if (payload.Length > _options.MaxPayloadBytes)
         {
             return ParseResult.Invalid(RejectReason.PayloadTooLarge,
-                $"payload is {payload.Length} bytes; the limit is {_options.MaxPayloadBytes}");
+                $"payload is {payload.Length} bytes; the limit is {_options.MaxPayloadBytes} (Ingest:MaxPayloadBytes)");
         }
         if (!Utf8.IsValid(payload))
         {

@@ -13,6 +13,15 @@ internal static class CommandSupport
         Description = "JSON settings file (over appsettings.json; SIYU_* environment variables override both)",
     };
 
+    /// <summary>
+    /// Logging for the operator tools (produce, deadletter): warnings and errors only, all on
+    /// stderr, so stdout stays the command's answer. Kafka clients log through it (see KafkaHealth).
+    /// </summary>
+    public static ILoggerFactory StderrLoggers() => LoggerFactory.Create(b => b
+        .SetMinimumLevel(LogLevel.Warning)
+        .AddSimpleConsole(o => o.SingleLine = true)
+        .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+
     /// <summary>Runs a command body, turning configuration problems into a clear message and exit code 2.</summary>
     public static async Task<int> Guard(Func<Task<int>> body)
     {

@@ -89,6 +89,33 @@ public sealed class EventSet
         return [.. camp.Values];
     }
 
+    /// <summary>
+    /// One more pos order each for the first <paramref name="count"/> customers, a basket of
+    /// <paramref name="items"/> lines (a large message), credited to <see cref="CampaignA"/>; and
+    /// the set's truth with those orders counted.
+    /// </summary>
+    public (EventSet With, List<SentEvent> Orders) WithLargeOrders(int count, int items)
+    {
+        var orders = new List<SentEvent>();
+        var customers = Customers.ToList();
+        var campaigns = Campaigns.ToList();
+        var at = From.AddMinutes(50);
+        for (var c = 0; c < count; c++)
+        {
+            var member = customers[c].MemberId;
+            var eventId = $"{member}-large";
+            var price = 1.5m + c;
+            var lines = string.Join(',', Enumerable.Repeat($$"""{"sku":"REL-CHERRY","qty":1,"price":{{Money(price)}}}""", items));
+            var amount = price * items;
+            orders.Add(new SentEvent("pos", member, eventId,
+                $$"""{"event_id":"{{eventId}}","type":"order","occurred_at":"{{Time(at.AddSeconds(c))}}","store_id":"S001","ids":{"member_id":"{{member}}"},"order_id":"O{{eventId}}","amount":{{Money(amount)}},"items":[{{lines}}],"payment":"wechat_pay","campaign_id":"{{CampaignA}}"}"""));
+            customers[c] = customers[c] with { Orders = customers[c].Orders + 1, Revenue = customers[c].Revenue + amount };
+            var a = campaigns.FindIndex(x => x.CampaignId == CampaignA);
+            campaigns[a] = campaigns[a] with { Revenue = campaigns[a].Revenue + amount, Orders = campaigns[a].Orders + 1 };
+        }
+        return (new EventSet([.. Events, .. orders], customers, campaigns, [.. CampaignDefinitions], From, To, Duplicates), orders);
+    }
+
     /// <param name="prefix">Makes ids unique per test, so runs never share a customer.</param>
     public static EventSet Generate(int seed, int customers, string prefix)
     {
