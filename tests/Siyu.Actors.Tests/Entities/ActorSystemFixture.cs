@@ -88,7 +88,9 @@ public sealed class ActorSystemFixture : IAsyncDisposable
 
     public async Task<ActorSystemFixture> StartAsync()
     {
-        _store = await CustomerStore.OpenAsync(_journal.ToStoreOptions(), NullLogger.Instance, default);
+        // A database locked by a spec fails a save after 10 s, not the product's 30 s, which SQLite's busy
+        // wait and Microsoft.Data.Sqlite's retry can double; on a loaded CI machine that outlived the specs' waits.
+        _store = await CustomerStore.OpenAsync(_journal.ToStoreOptions() with { CommandTimeout = TimeSpan.FromSeconds(10) }, NullLogger.Instance, default);
         _committer = new Committer(_store, _sales, NullLogger.Instance);
         Options = _options with
         {
