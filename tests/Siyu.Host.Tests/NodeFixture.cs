@@ -94,6 +94,9 @@ public sealed class NodeFixture : IAsyncLifetime
     public EmbeddedKafka Broker { get; } = EmbeddedKafka.Start(new EmbeddedKafkaOptions { DefaultPartitions = 4 });
     public Topics Topics { get; } = new();
     public HttpClient Http => _node!.Http;
+
+    /// <summary>The node itself (its services, its mapped endpoints).</summary>
+    public TestNode Node => _node!;
     public IProducer<byte[]?, byte[]> Producer { get; private set; } = null!;
 
     /// <summary>The process's chDB data directory: other nodes of this process must use it too.</summary>

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Siyu.Host.Node;
 
@@ -11,7 +10,7 @@ public static partial class CampaignApi
     private static partial Regex CampaignIdFormat();
 
     public static void MapCampaignApi(this WebApplication app) =>
-        app.MapGet("/v1/campaigns/{campaignId}/live", async (string campaignId, string? from, string? to, SinkService sinks, CancellationToken ct) =>
+        app.MapGet("/v1/campaigns/{campaignId}/live", async Task<IResult> (string campaignId, string? from, string? to, SinkService sinks, CancellationToken ct) =>
         {
             if (!CampaignIdFormat().IsMatch(campaignId))
             {
@@ -36,37 +35,40 @@ public static partial class CampaignApi
                 return ApiInput.Error(400, $"from must be before to (the campaign's window is {ApiInput.Iso(period.DefaultWindow.From)} to {ApiInput.Iso(period.DefaultWindow.To)})");
             }
             var live = await queries.CampaignLiveAsync(campaignId, fromTime, toTime, period, ct);
-            return Results.Json(new JsonObject
-            {
-                ["campaign_id"] = live.CampaignId,
-                ["window"] = new JsonObject { ["from"] = ApiInput.Iso(live.From), ["to"] = ApiInput.Iso(live.To) },
-                ["campaign"] = live.Period is { } c
-                    ? new JsonObject
-                    {
-                        ["starts_at"] = ApiInput.Iso(c.StartsAt),
-                        ["ends_at"] = ApiInput.Iso(c.EndsAt),
-                        ["attribution_window_hours"] = c.AttributionWindow.TotalHours,
-                    }
-                    : null,
-                ["revenue"] = live.Revenue,
-                ["refund_amount"] = live.RefundAmount,
-                ["orders"] = live.Orders,
-                ["refunds"] = live.Refunds,
-                ["buyers"] = live.Buyers,
-                ["units_sold"] = live.UnitsSold,
-                ["units_after_campaign"] = live.UnitsAfterCampaign,
-                ["stock"] = live.Stock,
-                ["sell_through"] = live.SellThrough,
-                ["per_minute"] = new JsonArray([.. live.Minutes.Select(m => (JsonNode)new JsonObject
-                {
-                    ["minute"] = m.Minute,
-                    ["revenue"] = m.Revenue,
-                    ["orders"] = m.Orders,
-                    ["buyers"] = m.Buyers,
-                    ["units"] = m.Units,
-                    ["units_sold"] = m.UnitsSold,
-                    ["units_after_campaign"] = m.UnitsAfterCampaign,
-                })]),
-            });
-        });
+            return TypedResults.Ok(new CampaignLiveAnswer(
+                live.CampaignId,
+                ApiWindow.Of(live.From, live.To),
+                live.Period is { } c ? new CampaignPeriodBody(ApiInput.Iso(c.StartsAt)!, ApiInput.Iso(c.EndsAt)!, c.AttributionWindow.TotalHours) : null,
+                live.Revenue, live.RefundAmount, live.Orders, live.Refunds, live.Buyers,
+                live.UnitsSold, live.UnitsAfterCampaign, live.Stock, live.SellThrough,
+                [.. live.Minutes.Select(m => new CampaignMinuteBody(m.Minute, m.Revenue, m.Orders, m.Buyers, m.Units, m.UnitsSold, m.UnitsAfterCampaign))]));
+        })
+        .WithTags("Campaigns")
+        .WithSummary("A campaign's figures, totals and per minute, all over one window")
+        .WithDescription("Revenue (net of refunds), orders, buyers, units sold through the campaign and later buys of its skus, stock and sell-through, from ClickHouse. "
+            + "Without a range: the campaign's own period plus its attribution window; a bound left out is taken from there. from and to are ISO 8601 with offset, at most 92 days apart.")
+        .Produces<CampaignLiveAnswer>()
+        .Produces<ApiError>(StatusCodes.Status400BadRequest);
 }
+
+/// <summary>The answer of <c>GET /v1/campaigns/{campaign_id}/live</c> (see <see cref="Siyu.Sinks.CampaignLive"/>); campaign is null when its definition is unknown.</summary>
+public sealed record CampaignLiveAnswer(
+    string CampaignId,
+    ApiWindow Window,
+    CampaignPeriodBody? Campaign,
+    decimal Revenue,
+    decimal RefundAmount,
+    ulong Orders,
+    ulong Refunds,
+    ulong Buyers,
+    long UnitsSold,
+    long? UnitsAfterCampaign,
+    uint? Stock,
+    double? SellThrough,
+    IReadOnlyList<CampaignMinuteBody> PerMinute);
+
+/// <summary>The campaign's own period as defined on siyu.campaigns.</summary>
+public sealed record CampaignPeriodBody(string StartsAt, string EndsAt, double AttributionWindowHours);
+
+/// <summary>One minute of a live campaign (minutes with no sale are absent).</summary>
+public sealed record CampaignMinuteBody(DateTimeOffset Minute, decimal Revenue, ulong Orders, ulong Buyers, long Units, long UnitsSold, long? UnitsAfterCampaign);

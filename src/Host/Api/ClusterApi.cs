@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
@@ -22,36 +21,24 @@ public static class ClusterApi
         {
             var cluster = Cluster.Get(system);
             var state = cluster.State;
-            var members = new JsonArray();
-            foreach (var m in state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal))
-            {
-                members.Add(new JsonObject
-                {
-                    ["address"] = m.Address.ToString(),
-                    ["status"] = m.Status.ToString(),
-                    ["roles"] = new JsonArray([.. m.Roles.Order(StringComparer.Ordinal).Select(r => (JsonNode)r)]),
-                });
-            }
-            return Results.Json(new JsonObject
-            {
-                ["self"] = cluster.SelfAddress.ToString(),
-                ["status"] = cluster.SelfMember.Status.ToString(),
-                ["leader"] = state.Leader?.ToString(),
-                ["members"] = members,
-                ["unreachable"] = new JsonArray([.. state.Unreachable.Select(m => m.Address.ToString()).Order(StringComparer.Ordinal).Select(a => (JsonNode)a)]),
-                ["shards"] = new JsonObject
-                {
-                    ["customer"] = await Shards(registry.Get<CustomerRegion>(), ct),
-                    ["identity"] = await Shards(registry.Get<IdentityRegion>(), ct),
-                },
-            });
-        });
+            return TypedResults.Ok(new ClusterView(
+                cluster.SelfAddress.ToString(),
+                cluster.SelfMember.Status.ToString(),
+                state.Leader?.ToString(),
+                [.. state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal)
+                    .Select(m => new ClusterMemberBody(m.Address.ToString(), m.Status.ToString(), [.. m.Roles.Order(StringComparer.Ordinal)]))],
+                [.. state.Unreachable.Select(m => m.Address.ToString()).Order(StringComparer.Ordinal)],
+                new ClusterShards(await Shards(registry.Get<CustomerRegion>(), ct), await Shards(registry.Get<IdentityRegion>(), ct))));
+        })
+        .WithTags("Operations")
+        .WithSummary("This node's view of the cluster and the shards it hosts now (shard id -> live entities)")
+        .Produces<ClusterView>();
 
     /// <summary>The shards the region hosts on this node, with how many entities each has live.</summary>
-    private static async Task<JsonObject> Shards(IActorRef region, CancellationToken ct)
+    private static async Task<SortedDictionary<string, int>> Shards(IActorRef region, CancellationToken ct)
     {
         var current = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, AskTimeout, ct);
-        var shards = new JsonObject();
+        var shards = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (var s in current.Shards.OrderBy(s => s.ShardId, StringComparer.Ordinal))
         {
             shards[s.ShardId] = s.EntityIds.Count;
@@ -59,3 +46,12 @@ public static class ClusterApi
         return shards;
     }
 }
+
+/// <summary>The answer of <c>GET /v1/cluster</c>: this node, its status, the leader, members and unreachable ones, and the shards it hosts.</summary>
+public sealed record ClusterView(string Self, string Status, string? Leader, IReadOnlyList<ClusterMemberBody> Members, IReadOnlyList<string> Unreachable, ClusterShards Shards);
+
+/// <summary>A cluster member: address, status (Joining, Up, Leaving...) and roles.</summary>
+public sealed record ClusterMemberBody(string Address, string Status, IReadOnlyList<string> Roles);
+
+/// <summary>The shards of each region this node hosts: shard id -> entities live in it.</summary>
+public sealed record ClusterShards(IReadOnlyDictionary<string, int> Customer, IReadOnlyDictionary<string, int> Identity);

@@ -32,12 +32,31 @@ public static partial class CustomerApi
 
     public static void MapCustomerApi(this WebApplication app)
     {
-        app.MapGet("/v1/customers/lookup", Lookup);
-        app.MapGet("/v1/customers/{customerId}", Get);
-        app.MapDelete("/v1/customers/{customerId}", Erase);
+        var ids = string.Join(", ", LookupTypes.Select(t => t.WireName()));
+        app.MapGet("/v1/customers/lookup", Lookup)
+            .WithTags("Customers")
+            .WithSummary("Find a customer by one id: what the POS calls at checkout")
+            .WithDescription($"Exactly one of {ids}, non-empty, at most 128 characters. A phone is normalized and hashed before the lookup; placeholders (N/A, 0...) and impossible phones are refused.")
+            .WithQuery([.. LookupTypes.Select(t => ApiDocument.Query(t.WireName(), $"the customer's {t.WireName()} (give exactly one of {ids})"))])
+            .Produces<ApiError>(StatusCodes.Status400BadRequest)
+            .Produces<ApiError>(StatusCodes.Status404NotFound)
+            .WithProfileAndPrompts();
+        app.MapGet("/v1/customers/{customerId}", Get)
+            .WithTags("Customers")
+            .WithSummary("A customer's profile (the survivor's, for a merged customer)")
+            .Produces<CustomerProfile>()
+            .Produces<ApiError>(StatusCodes.Status400BadRequest)
+            .Produces<ApiError>(StatusCodes.Status404NotFound);
+        app.MapDelete("/v1/customers/{customerId}", Erase)
+            .WithTags("Customers")
+            .WithSummary("PIPL erasure: the customer, its ids and its ClickHouse rows")
+            .Produces<ErasureAnswer>()
+            .Produces<ApiError>(StatusCodes.Status400BadRequest)
+            .Produces<ApiError>(StatusCodes.Status404NotFound)
+            .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static IResult Problem(int status, string error) => Results.Json(new JsonObject { ["error"] = error }, statusCode: status);
+    private static IResult Problem(int status, string error) => ApiInput.Error(status, error);
 
     private static async Task<IResult> Lookup(HttpRequest request, CustomerLookup customers, PhoneHasher phones, IdValues idValues, CustomerRules rules, TimeProvider clock, CancellationToken ct)
     {
@@ -116,7 +135,7 @@ public static partial class CustomerApi
             return Problem(503, "the customer's ClickHouse rows could not be erased yet; repeat the DELETE");
         }
         return erased.Found
-            ? Results.Json(new JsonObject { ["customer_id"] = erased.CustomerId, ["erased"] = true })
+            ? Results.Json(new ErasureAnswer(erased.CustomerId, Erased: true))
             : Problem(404, "no such customer");
     }
 

@@ -43,7 +43,16 @@ public static class SalesApi
     };
 
     public static RouteHandlerBuilder MapSalesApi(this WebApplication app) =>
-        app.MapGet("/v1/sales/summary", Summary);
+        app.MapGet("/v1/sales/summary", Summary)
+            .WithTags("Sales")
+            .WithSummary("Net, gross, refunds, orders and buyers per rule, campaign, guide, group or store over a window")
+            .WithDescription("From the per-minute views the dashboards read. Without a range: the last day up to now; a bound left out is now (to) or a day before to (from). At most 92 days.")
+            .WithQuery(
+                ApiDocument.Query("by", "what the rows are per", required: true, values: Dimensions.Keys),
+                ApiDocument.Query("from", "start of the window (ISO 8601 with offset), inclusive", format: "date-time"),
+                ApiDocument.Query("to", "end of the window (ISO 8601 with offset), exclusive", format: "date-time"))
+            .Produces<SalesSummary>()
+            .Produces<ApiError>(StatusCodes.Status400BadRequest);
 
     private static async Task<IResult> Summary(HttpRequest request, SinkService sinks, TimeProvider clock, CancellationToken ct)
     {

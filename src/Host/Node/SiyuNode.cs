@@ -150,6 +150,7 @@ public static class SiyuNode
         s.AddSingleton<IngestPipeline>();
         s.AddSingleton<IngestService>();
         s.AddHostedService(sp => sp.GetRequiredService<IngestService>());
+        s.AddSiyuOpenApi();
         s.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("cluster")
             .AddCheck<IngestService>("ingest")
@@ -159,6 +160,7 @@ public static class SiyuNode
         var app = builder.Build();
         app.MapHealthChecks("/health", HealthResponse.Options);
         app.MapMetrics("/metrics");
+        app.MapOpenApi(ApiDocument.Path);
         app.MapCustomerApi();
         app.MapCampaignApi();
         app.MapSalesApi();
