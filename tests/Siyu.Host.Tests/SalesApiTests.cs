@@ -9,7 +9,8 @@ namespace Siyu.Host.Tests;
 public sealed class SalesApiTests(NodeFixture node)
 {
     private static readonly string Run = Guid.NewGuid().ToString("N")[..6];
-    private static readonly DateTimeOffset T0 = DateTimeOffset.UtcNow.AddMinutes(-40);
+    // 40 minutes before the node's clock starts (NodeFixture.Start): within "the last day up to now" on its calendar.
+    private static readonly DateTimeOffset T0 = NodeFixture.Start.AddMinutes(-40);
 
     private static OrderPlaced Order(string id, string member, string store, decimal amount, string? guide = null) => new()
     {
