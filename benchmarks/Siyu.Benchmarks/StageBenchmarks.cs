@@ -6,6 +6,7 @@ using Siyu.Actors.Customers;
 using Siyu.Actors.Customers.Commands;
 using Siyu.Actors.Customers.Lifecycle;
 using Siyu.Actors.Identity;
+using Siyu.Actors.Operations;
 using Siyu.Contracts.Events;
 using Siyu.Contracts.Validation;
 using Siyu.Host.Bench;

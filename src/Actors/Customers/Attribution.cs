@@ -93,22 +93,41 @@ public static class OrderAttribution
         if (campaigns.TryGet(order.CampaignId, out var direct))
         {
             var shareGroup = Blank(order.ShareGroupId) ? null : Shared(state, order.ShareGroupId!);
-            return new Attribution(AttributionRule.Direct, direct.CampaignId, direct.Type, shareGroup, guide, inPrivateDomain);
+            return Attribute(state, AttributionRule.Direct, direct.CampaignId, direct.Type, shareGroup, guide, inPrivateDomain);
         }
 
         if (LastTouch(state, order, at, campaigns) is { } touch)
         {
-            return new Attribution(AttributionRule.LastTouch, touch.Campaign.CampaignId, touch.Campaign.Type, touch.Touch.GroupId, guide, inPrivateDomain);
+            return Attribute(state, AttributionRule.LastTouch, touch.Campaign.CampaignId, touch.Campaign.Type, touch.Touch.GroupId, guide, inPrivateDomain);
         }
 
         if (GroupAt(state, order.ShareGroupId, at) is { } group)
         {
-            return new Attribution(AttributionRule.GroupAssisted, null, null, group, guide, inPrivateDomain);
+            return Attribute(state, AttributionRule.GroupAssisted, null, null, group, guide, inPrivateDomain);
         }
 
         return guide is null && !inPrivateDomain
             ? Attribution.Organic
-            : new Attribution(AttributionRule.Organic, null, null, null, guide, inPrivateDomain);
+            : Attribute(state, AttributionRule.Organic, null, null, null, guide, inPrivateDomain);
+    }
+
+    /// <summary>
+    /// The attribution with these values: the instance the state's orders already share when one
+    /// of them has it (a customer's orders mostly repeat a handful), else a new one. Values are
+    /// the same either way (<see cref="StateCompaction"/> would share it when the order is applied).
+    /// </summary>
+    private static Attribution Attribute(CustomerState state, AttributionRule rule, string? campaignId, CampaignType? campaignType,
+        string? groupId, string? guideId, bool inPrivateDomain)
+    {
+        foreach (var o in state.RecentOrders.AsSpan())
+        {
+            if (o.Attribution is { } a && a.Rule == rule && a.CampaignId == campaignId && a.CampaignType == campaignType
+                && a.GroupId == groupId && a.GuideId == guideId && a.InPrivateDomain == inPrivateDomain)
+            {
+                return a;
+            }
+        }
+        return new Attribution(rule, campaignId, campaignType, groupId, guideId, inPrivateDomain);
     }
 
     /// <summary>Contract (guide credit); see the class summary.</summary>

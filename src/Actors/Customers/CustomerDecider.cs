@@ -71,30 +71,58 @@ public static class CustomerDecider
         {
             return state;
         }
-        var next = evt switch
-        {
-            ObservedEvent observed => ApplyObserved(Remember(state, observed, rules), observed, rules),
-            OperationsEvent operations => OperationsDecider.Apply(state, operations, rules),
-            CustomerAbsorbed absorbed => CustomerMerge.Fold(state, absorbed.Other, rules),
-            HandOverStarted started => state with { MergedInto = started.SurvivorId, HandOverPending = true },
-            MergedIntoRecorded merged => new CustomerState
-            {
-                // The survivor now holds the history; keeping it here too would count it twice
-                // in anything that sums profiles. Only the pointer (and created_at) remain.
-                CustomerId = state.CustomerId,
-                CreatedAt = state.CreatedAt,
-                MergedInto = merged.SurvivorId,
-            },
-            _ => throw new ArgumentOutOfRangeException(nameof(evt), evt.GetType().Name, "unknown customer event"),
-        };
         var at = evt.At.ToUniversalTime();
-        return next with { Version = state.Version + 1, UpdatedAt = at > state.UpdatedAt ? at : state.UpdatedAt };
+        var version = state.Version + 1;
+        var updatedAt = at > state.UpdatedAt ? at : state.UpdatedAt;
+        // Each branch copies the state once, with the version and updated_at (the state is a
+        // record of ~400 bytes: a copy per step was most of what an event allocated).
+        switch (evt)
+        {
+            case ObservedEvent observed:
+                return ApplyObserved(state, observed, rules, version, updatedAt);
+            case OperationsEvent operations:
+            {
+                var ops = OperationsDecider.ApplyOps(state, operations, rules);
+                return state with
+                {
+                    Operations = ReferenceEquals(ops, state.Ops) ? state.Operations : OperationsDecider.OrNull(ops),
+                    Version = version,
+                    UpdatedAt = updatedAt,
+                };
+            }
+            case CustomerAbsorbed absorbed:
+                return CustomerMerge.Fold(state, absorbed.Other, rules) with { Version = version, UpdatedAt = updatedAt };
+            case HandOverStarted started:
+                return state with { MergedInto = started.SurvivorId, HandOverPending = true, Version = version, UpdatedAt = updatedAt };
+            case MergedIntoRecorded merged:
+                return new CustomerState
+                {
+                    // The survivor now holds the history; keeping it here too would count it twice
+                    // in anything that sums profiles. Only the pointer (and created_at) remain.
+                    CustomerId = state.CustomerId,
+                    CreatedAt = state.CreatedAt,
+                    MergedInto = merged.SurvivorId,
+                    Version = version,
+                    UpdatedAt = updatedAt,
+                };
+            default:
+                throw new ArgumentOutOfRangeException(nameof(evt), evt.GetType().Name, "unknown customer event");
+        }
     }
 
     /// <summary>Applies events in order (replay, or the events one Decide returned).</summary>
     public static CustomerState ApplyAll(CustomerState state, IEnumerable<CustomerEvent> events, CustomerRules rules)
     {
         ArgumentNullException.ThrowIfNull(events);
+        if (events is IReadOnlyList<CustomerEvent> list)
+        {
+            // What Decide returns: indexed, so no enumerator is allocated per delivery.
+            for (var i = 0; i < list.Count; i++)
+            {
+                state = Apply(state, list[i], rules);
+            }
+            return state;
+        }
         foreach (var e in events)
         {
             state = Apply(state, e, rules);
@@ -104,7 +132,7 @@ public static class CustomerDecider
 
     // ---------------------------------------------------------------- Decide
 
-    private static List<CustomerEvent> DecideObserve(CustomerState state, InputEvent evt, DateTimeOffset at, CustomerRules rules, CampaignCatalog campaigns)
+    private static IReadOnlyList<CustomerEvent> DecideObserve(CustomerState state, InputEvent evt, DateTimeOffset at, CustomerRules rules, CampaignCatalog campaigns)
     {
         var key = EventKeys.Event(evt.Channel, evt.EventId);
         if (state.HasSeen(key))
@@ -112,19 +140,14 @@ public static class CustomerDecider
             return [];
         }
         var occurred = evt.OccurredAt.ToUniversalTime();
-        var changes = new List<ObservedEvent>(3);
-        var notices = new List<CustomerNotice>(1);
+        var (newIds, refusedIds) = IdentityRules.FilterNew(evt.Ids, state.Ids, rules);
 
-        var ids = IdentityRules.Filter(evt.Ids, state.Ids, rules);
-        if (ids.New.Count > 0)
-        {
-            changes.Add(new IdsLinked(ids.New));
-        }
-        if (ids.Refused.Count > 0)
-        {
-            notices.Add(new IdsRefused(evt.EventId, null, ids.Refused));
-        }
-
+        // At most one change and one notice come from the event's type. Every event is built
+        // once with its final fields (no lists, no `with` copies): this runs for every event.
+        // A change made here always remembers the input; only an unmatched refund (a notice,
+        // no change) must stay re-deliverable.
+        ObservedEvent? change = null;
+        CustomerNotice? notice = null;
         switch (evt)
         {
             case OrderPlaced o:
@@ -135,23 +158,26 @@ public static class CustomerDecider
                 }
                 if (state.OrdersPrunedThrough is { } pruned && occurred <= pruned)
                 {
-                    notices.Add(new OrderRejected(evt.EventId, evt.Channel, o.OrderId, OrderRejected.OlderThanRetainedOrders));
+                    notice = new OrderRejected(evt.EventId, evt.Channel, o.OrderId, OrderRejected.OlderThanRetainedOrders) { At = at };
                     break;
                 }
-                changes.Add(new OrderRecorded(orderKey, o.OrderId, o.Amount, evt.Channel, OrderAttribution.Decide(state, o, campaigns))
+                change = new OrderRecorded(orderKey, o.OrderId, o.Amount, evt.Channel, OrderAttribution.Decide(state, o, campaigns))
                 {
                     EventId = evt.EventId,
                     StoreId = evt.StoreId,
                     Payment = o.Payment,
                     Items = o.Items.ToEquatableArray(),
-                });
+                    At = at,
+                    OccurredAt = occurred,
+                    EventKey = key,
+                };
                 break;
 
             case OrderRefunded r:
                 var order = state.FindOrder(EventKeys.Order(r.OrderId));
                 if (order is not { } matched)
                 {
-                    notices.Add(new RefundUnmatched(evt.EventId, evt.Channel, r.OrderId, r.Amount, occurred, RefundUnmatchedReasons.UnknownOrder));
+                    notice = new RefundUnmatched(evt.EventId, evt.Channel, r.OrderId, r.Amount, occurred, RefundUnmatchedReasons.UnknownOrder) { At = at };
                 }
                 else if (matched.HasRefund(key))
                 {
@@ -159,96 +185,123 @@ public static class CustomerDecider
                 }
                 else if (r.Amount > matched.Amount - matched.Refunded)
                 {
-                    notices.Add(new RefundUnmatched(evt.EventId, evt.Channel, r.OrderId, r.Amount, occurred, RefundUnmatchedReasons.ExceedsOrder));
+                    notice = new RefundUnmatched(evt.EventId, evt.Channel, r.OrderId, r.Amount, occurred, RefundUnmatchedReasons.ExceedsOrder) { At = at };
                 }
                 else
                 {
                     // The order's attribution as decided when it was processed: reversed, not re-decided.
-                    changes.Add(new RefundRecorded(matched.Key, r.OrderId, key, r.Amount, matched.Channel, matched.Attribution)
+                    change = new RefundRecorded(matched.Key, r.OrderId, key, r.Amount, matched.Channel, matched.Attribution)
                     {
                         EventId = evt.EventId,
                         StoreId = evt.StoreId,
                         OrderPayment = matched.Payment,
-                    });
+                        At = at,
+                        OccurredAt = occurred,
+                        EventKey = key,
+                    };
                 }
                 break;
 
             // Every join and leave not yet known is recorded, also one older than the latest change:
             // it does not change the current status but the interval an order falls in.
             case GroupJoined g when Memberships.Adds(state.Groups, g.GroupId, occurred, active: true, rules):
-                changes.Add(new GroupJoinRecorded(g.GroupId));
+                change = new GroupJoinRecorded(g.GroupId) { At = at, OccurredAt = occurred, EventKey = key };
                 break;
 
             case GroupLeft g when Memberships.Adds(state.Groups, g.GroupId, occurred, active: false, rules):
-                changes.Add(new GroupLeaveRecorded(g.GroupId));
+                change = new GroupLeaveRecorded(g.GroupId) { At = at, OccurredAt = occurred, EventKey = key };
                 break;
 
             case ContactAdded c when Memberships.Adds(state.Contacts, c.GuideId, occurred, active: true, rules):
-                changes.Add(new ContactAddRecorded(c.GuideId));
+                change = new ContactAddRecorded(c.GuideId) { At = at, OccurredAt = occurred, EventKey = key };
                 break;
 
             case ContactRemoved c when Memberships.Adds(state.Contacts, c.GuideId, occurred, active: false, rules):
-                changes.Add(new ContactRemoveRecorded(c.GuideId));
+                change = new ContactRemoveRecorded(c.GuideId) { At = at, OccurredAt = occurred, EventKey = key };
                 break;
 
             case Tagged t:
-                var winners = t.Tags
-                    .Select(kv => new TagValue(kv.Key, kv.Value, occurred))
-                    .Where(tag => Lww.TagWins(state.Tags, tag))
-                    .OrderBy(tag => tag.Name, StringComparer.Ordinal)
-                    .ToEquatableArray();
+                var winners = Lww.TagWinners(state.Tags, t.Tags, occurred);
                 if (winners.Count > 0)
                 {
-                    changes.Add(new TagsRecorded(winners));
+                    change = new TagsRecorded(winners) { At = at, OccurredAt = occurred, EventKey = key };
                 }
                 break;
 
             case ProfileUpdated p when p.Birthday is { } birthday && Lww.BirthdayWins(state, birthday, occurred):
                 // The name is not part of the profile contract: personal data not needed is not kept.
-                changes.Add(new BirthdayRecorded(birthday));
+                change = new BirthdayRecorded(birthday) { At = at, OccurredAt = occurred, EventKey = key };
                 break;
 
             case SolitaireJoined j:
-                changes.Add(Touch(state, evt, TouchKind.SolitaireJoin, j.CampaignId, j.GroupId, campaigns) with { Items = j.Items.ToEquatableArray() });
+                change = Touch(state, evt, TouchKind.SolitaireJoin, j.CampaignId, j.GroupId, campaigns, at, occurred, key, items: j.Items.ToEquatableArray());
                 break;
 
             case FlashClaimed f:
-                changes.Add(Touch(state, evt, TouchKind.FlashClaim, f.CampaignId, f.GroupId, campaigns) with { Sku = f.Sku });
+                change = Touch(state, evt, TouchKind.FlashClaim, f.CampaignId, f.GroupId, campaigns, at, occurred, key, sku: f.Sku);
                 break;
 
             case CouponClaimed cc:
-                changes.Add(Touch(state, evt, TouchKind.CouponClaim, cc.CampaignId, null, campaigns) with { CouponId = cc.CouponId });
+                change = Touch(state, evt, TouchKind.CouponClaim, cc.CampaignId, null, campaigns, at, occurred, key, couponId: cc.CouponId);
                 break;
 
             case ServiceDone or MessageSent:
-                if (OperationsDecider.Observe(state, evt, occurred, rules) is { } operations)
-                {
-                    changes.Add(operations);
-                }
+                change = OperationsDecider.Observe(state, evt, occurred, rules, at, key);
                 break;
 
             // page_view, bind_phone, app_open, login, message: only their ids matter.
         }
 
-        if (changes.Count == 0 && IsEarliest(state, occurred))
-        {
-            changes.Add(new EventSeen());
-        }
         // An unmatched refund must stay re-deliverable: the caller retries it after its grace period.
-        ulong? remembered = notices.Any(n => n is RefundUnmatched) ? null : key;
-        var result = new List<CustomerEvent>(changes.Count + notices.Count);
-        result.AddRange(changes.Select(c => c with { At = at, OccurredAt = occurred, EventKey = remembered }));
-        result.AddRange(notices.Select(n => n with { At = at }));
+        ulong? remembered = notice is RefundUnmatched ? null : key;
+        var linked = newIds.IsEmpty ? null : new IdsLinked(newIds) { At = at, OccurredAt = occurred, EventKey = remembered };
+        if (change is null && linked is null && IsEarliest(state, occurred))
+        {
+            change = new EventSeen { At = at, OccurredAt = occurred, EventKey = remembered };
+        }
+        var refused = refusedIds.IsEmpty ? null : new IdsRefused(evt.EventId, null, refusedIds) { At = at };
+
+        // Changes first (ids, then the event's own), then notices (refused ids, then the event's).
+        var count = (linked is null ? 0 : 1) + (change is null ? 0 : 1) + (refused is null ? 0 : 1) + (notice is null ? 0 : 1);
+        if (count == 0)
+        {
+            return [];
+        }
+        var result = new CustomerEvent[count];
+        var n = 0;
+        if (linked is not null)
+        {
+            result[n++] = linked;
+        }
+        if (change is not null)
+        {
+            result[n++] = change;
+        }
+        if (refused is not null)
+        {
+            result[n++] = refused;
+        }
+        if (notice is not null)
+        {
+            result[n] = notice;
+        }
         return result;
     }
 
     /// <summary>A touch; its ids are the catalog's / the state's instances when they know them (shared, not copied per customer).</summary>
-    private static TouchRecorded Touch(CustomerState state, InputEvent evt, TouchKind kind, string? campaignId, string? groupId, CampaignCatalog campaigns) =>
+    private static TouchRecorded Touch(CustomerState state, InputEvent evt, TouchKind kind, string? campaignId, string? groupId, CampaignCatalog campaigns,
+        DateTimeOffset at, DateTimeOffset occurred, ulong key, EquatableArray<LineItem> items = default, string? sku = null, string? couponId = null) =>
         new(kind, campaigns.Find(campaignId)?.CampaignId ?? StateCompaction.Share(state, campaignId), StateCompaction.Share(state, groupId))
         {
             EventId = evt.EventId,
             Channel = evt.Channel,
             StoreId = evt.StoreId,
+            Items = items,
+            Sku = sku,
+            CouponId = couponId,
+            At = at,
+            OccurredAt = occurred,
+            EventKey = key,
         };
 
     private static List<CustomerEvent> DecideAbsorb(CustomerState state, CustomerState other, DateTimeOffset at, CustomerRules rules)
@@ -269,15 +322,6 @@ public static class CustomerDecider
 
     // ---------------------------------------------------------------- Apply
 
-    private static CustomerState Remember(CustomerState state, ObservedEvent evt, CustomerRules rules)
-    {
-        var occurred = evt.OccurredAt.ToUniversalTime();
-        var s = IsEarliest(state, occurred) ? state with { CreatedAt = occurred } : state;
-        return evt.EventKey is { } key
-            ? s with { Seen = SeenWindow.Add(s.Seen, new SeenEvent(key, occurred.UtcDateTime), rules) }
-            : s;
-    }
-
     /// <summary>
     /// Whether <paramref name="occurred"/> becomes created_at. Unset is not only a new state: a
     /// customer merged away before it observed anything hands over a state with none (issue #15).
@@ -285,56 +329,108 @@ public static class CustomerDecider
     private static bool IsEarliest(CustomerState state, DateTimeOffset occurred) =>
         state.CreatedAt == default || occurred < state.CreatedAt;
 
-    private static CustomerState ApplyObserved(CustomerState s, ObservedEvent evt, CustomerRules rules)
+    /// <summary>
+    /// An input's change: remembers the input (dedup window, created_at), then its own effect.
+    /// Every field that may change is computed first and the state is copied once.
+    /// </summary>
+    private static CustomerState ApplyObserved(CustomerState s, ObservedEvent evt, CustomerRules rules, long version, DateTimeOffset updatedAt)
     {
         var occurred = evt.OccurredAt.ToUniversalTime();
+        var createdAt = IsEarliest(s, occurred) ? occurred : s.CreatedAt;
+        var seen = evt.EventKey is { } key ? SeenWindow.Add(s.Seen, new SeenEvent(key, occurred.UtcDateTime), rules) : s.Seen;
+        var ids = s.Ids;
+        var stats = s.Stats;
+        var orders = s.RecentOrders;
+        var prunedThrough = s.OrdersPrunedThrough;
+        var touches = s.Touches;
+        var groups = s.Groups;
+        var contacts = s.Contacts;
+        var tags = s.Tags;
+        var birthday = s.Birthday;
+        var birthdayAt = s.BirthdayAt;
+        var operations = s.Operations;
         switch (evt)
         {
             case IdsLinked linked:
-                return s with { Ids = IdentityRules.Union(s.Ids, linked.Ids) };
+                ids = IdentityRules.Union(s.Ids, linked.Ids.AsSpan());
+                break;
             case EventSeen:
-                return s;
+                break;
             case OrderRecorded o:
             {
-                var added = Orders.Add(s, new RecentOrder(o.OrderKey, o.Amount, o.Channel, occurred, StateCompaction.Share(s, o.Attribution), default, o.Payment), rules);
-                if (ReferenceEquals(added, s))
+                if (s.FindOrder(o.OrderKey) is not null)
                 {
-                    return s; // the same order again
+                    break; // the same order again
                 }
+                var order = new RecentOrder(o.OrderKey, o.Amount, o.Channel, occurred, StateCompaction.Share(s, o.Attribution), default, o.Payment);
+                stats = s.Stats.AddOrder(order.Amount, order.Channel, order.OccurredAt);
+                (orders, prunedThrough) = Orders.Add(s.RecentOrders, order, s.OrdersPrunedThrough, rules);
                 // A new order starts its after-sale service plan (the jeweller's 3-3-3).
-                added = added.WithOps(OperationsDecider.Plan(added.Ops, added.CustomerId, o.OrderKey, o.OrderId, occurred, o.At.ToUniversalTime(), rules));
-                return added.Touches.IsEmpty ? added : added with { Touches = TouchMemory.Bound(added.Touches, added.Stats.LastOrderAt, rules) };
+                operations = OperationsDecider.OrNull(OperationsDecider.Plan(s.Ops, s.CustomerId, o.OrderKey, o.OrderId, occurred, o.At.ToUniversalTime(), rules));
+                if (!touches.IsEmpty)
+                {
+                    touches = TouchMemory.Bound(touches, stats.LastOrderAt, rules);
+                }
+                break;
             }
             case TouchRecorded t when t.Kind.Attributes() && t.CampaignId is not null && t.GroupId is not null:
-                return s with
-                {
-                    Touches = TouchMemory.Add(
-                        s.Touches,
-                        new RecentTouch(StateCompaction.Share(s, t.CampaignId)!, StateCompaction.Share(s, t.GroupId)!, occurred.UtcDateTime),
-                        s.Stats.LastOrderAt,
-                        rules),
-                };
+                touches = TouchMemory.Add(
+                    s.Touches,
+                    new RecentTouch(StateCompaction.Share(s, t.CampaignId)!, StateCompaction.Share(s, t.GroupId)!, occurred.UtcDateTime),
+                    s.Stats.LastOrderAt,
+                    rules);
+                break;
             case TouchRecorded:
-                return s; // a coupon claim: only remembered (dedup) and projected to the touches table
+                break; // a coupon claim: only remembered (dedup) and projected to the touches table
             case RefundRecorded r:
-                return Orders.Refund(s, r);
+                (stats, orders) = Orders.Refund(s.Stats, s.RecentOrders, r);
+                break;
             case GroupJoinRecorded g:
-                return s with { Groups = Memberships.Set(s.Groups, g.GroupId, new MembershipChange(occurred, true), rules) };
+                groups = Memberships.Set(s.Groups, g.GroupId, new MembershipChange(occurred, true), rules);
+                break;
             case GroupLeaveRecorded g:
-                return s with { Groups = Memberships.Set(s.Groups, g.GroupId, new MembershipChange(occurred, false), rules) };
+                groups = Memberships.Set(s.Groups, g.GroupId, new MembershipChange(occurred, false), rules);
+                break;
             case ContactAddRecorded c:
-                return s with { Contacts = Memberships.Set(s.Contacts, c.GuideId, new MembershipChange(occurred, true), rules) };
+                contacts = Memberships.Set(s.Contacts, c.GuideId, new MembershipChange(occurred, true), rules);
+                break;
             case ContactRemoveRecorded c:
-                return s with { Contacts = Memberships.Set(s.Contacts, c.GuideId, new MembershipChange(occurred, false), rules) };
+                contacts = Memberships.Set(s.Contacts, c.GuideId, new MembershipChange(occurred, false), rules);
+                break;
             case TagsRecorded t:
-                return s with { Tags = Lww.SetTags(s.Tags, t.Tags) };
+                tags = Lww.SetTags(s.Tags, t.Tags);
+                break;
             case BirthdayRecorded b:
-                return s with { Birthday = b.Birthday, BirthdayAt = occurred };
+                birthday = b.Birthday;
+                birthdayAt = occurred;
+                break;
             case ServiceDoneRecorded or GuideTouchRecorded:
-                return OperationsDecider.Apply(s, evt, rules);
+            {
+                var ops = OperationsDecider.ApplyOps(s, evt, rules);
+                operations = ReferenceEquals(ops, s.Ops) ? s.Operations : OperationsDecider.OrNull(ops);
+                break;
+            }
             default:
                 throw new ArgumentOutOfRangeException(nameof(evt), evt.GetType().Name, "unknown customer event");
         }
+        return s with
+        {
+            CreatedAt = createdAt,
+            Seen = seen,
+            Version = version,
+            UpdatedAt = updatedAt,
+            Ids = ids,
+            Stats = stats,
+            RecentOrders = orders,
+            OrdersPrunedThrough = prunedThrough,
+            Touches = touches,
+            Groups = groups,
+            Contacts = contacts,
+            Tags = tags,
+            Birthday = birthday,
+            BirthdayAt = birthdayAt,
+            Operations = operations,
+        };
     }
 }
 
@@ -492,6 +588,77 @@ internal static class Lww
         return byName.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToEquatableArray();
     }
 
+    /// <summary>
+    /// The same for an applied <see cref="TagsRecorded"/>: the state's tags sorted by name, each
+    /// name once (what <see cref="SetTags(EquatableArray{TagValue}, IEnumerable{TagValue})"/> leaves), are merged without a dictionary.
+    /// </summary>
+    public static EquatableArray<TagValue> SetTags(EquatableArray<TagValue> tags, EquatableArray<TagValue> winners)
+    {
+        var current = tags.AsSpan();
+        for (var i = 1; i < current.Length; i++)
+        {
+            if (string.CompareOrdinal(current[i - 1].Name, current[i].Name) >= 0)
+            {
+                return SetTags(tags, (IEnumerable<TagValue>)winners); // not the state's own order
+            }
+        }
+        var items = new TagValue[current.Length + winners.Count];
+        current.CopyTo(items);
+        var n = current.Length;
+        foreach (var w in winners.AsSpan())
+        {
+            var at = -1;
+            for (var i = 0; i < n; i++)
+            {
+                if (items[i].Name == w.Name)
+                {
+                    at = i;
+                    break;
+                }
+            }
+            if (at < 0)
+            {
+                items[n++] = w;
+            }
+            else if (TagWins(items[at], w))
+            {
+                items[at] = w;
+            }
+        }
+        // Names are distinct, so the order by name is the only one.
+        Array.Sort(items, 0, n, TagNameOrder.Instance);
+        return EquatableArray.Own(n == items.Length ? items : items[..n]);
+    }
+
+    /// <summary>The tags of a tag event that win over <paramref name="tags"/> (at <paramref name="occurred"/>), sorted by name.</summary>
+    public static EquatableArray<TagValue> TagWinners(EquatableArray<TagValue> tags, IReadOnlyDictionary<string, string> incoming, DateTimeOffset occurred)
+    {
+        TagValue[]? winners = null;
+        var n = 0;
+        foreach (var (name, value) in incoming)
+        {
+            var tag = new TagValue(name, value, occurred);
+            if (TagWins(tags, tag))
+            {
+                (winners ??= new TagValue[incoming.Count])[n++] = tag;
+            }
+        }
+        if (winners is null)
+        {
+            return default;
+        }
+        // A dictionary's names are distinct: the order by name is the only one.
+        Array.Sort(winners, 0, n, TagNameOrder.Instance);
+        return EquatableArray.Own(n == winners.Length ? winners : winners[..n]);
+    }
+
+    private sealed class TagNameOrder : IComparer<TagValue>
+    {
+        public static readonly TagNameOrder Instance = new();
+
+        public int Compare(TagValue x, TagValue y) => string.CompareOrdinal(x.Name, y.Name);
+    }
+
     public static bool BirthdayWins(CustomerState s, DateOnly birthday, DateTimeOffset at) =>
         s.BirthdayAt is not { } cur || at > cur || (at == cur && s.Birthday is { } b && birthday > b);
 }
@@ -499,33 +666,79 @@ internal static class Lww
 /// <summary>Lifetime stats and the bounded list of retained orders.</summary>
 internal static class Orders
 {
-    public static CustomerState Add(CustomerState s, RecentOrder order, CustomerRules rules)
+    /// <summary>
+    /// <paramref name="orders"/> with a new <paramref name="order"/>, bounded: what
+    /// <see cref="Bound"/> gives for them, building only the array that is kept (the retained
+    /// orders are already sorted by occurred_at then key, so the order is inserted, not re-sorted).
+    /// </summary>
+    public static (EquatableArray<RecentOrder> Kept, DateTimeOffset? PrunedThrough) Add(
+        EquatableArray<RecentOrder> orders, RecentOrder order, DateTimeOffset? prunedThrough, CustomerRules rules)
     {
-        if (s.FindOrder(order.Key) is not null)
+        var span = orders.AsSpan();
+        for (var i = 1; i < span.Length; i++)
         {
-            return s;
-        }
-        var stats = s.Stats.AddOrder(order.Amount, order.Channel, order.OccurredAt);
-        var (kept, prunedThrough) = Bound(s.RecentOrders.Append(order), s.OrdersPrunedThrough, rules);
-        return s with { Stats = stats, RecentOrders = kept, OrdersPrunedThrough = prunedThrough };
-    }
-
-    public static CustomerState Refund(CustomerState s, RefundRecorded r)
-    {
-        // The order may be gone if this is a replay under smaller bounds: the totals still follow the event.
-        var orders = s.RecentOrders.ToArray();
-        for (var i = 0; i < orders.Length; i++)
-        {
-            if (orders[i].Key == r.OrderKey)
+            if (Compare(span[i - 1], span[i]) > 0)
             {
-                if (orders[i].HasRefund(r.RefundKey))
-                {
-                    return s;
-                }
-                orders[i] = orders[i].WithRefund(new RefundEntry(r.RefundKey, r.Amount));
+                return Bound(orders.Append(order), prunedThrough, rules); // not sorted: the general way
             }
         }
-        return s with { Stats = s.Stats.AddRefund(r.Amount, r.OrderChannel), RecentOrders = EquatableArray.Own(orders) };
+        // After every order that sorts before or equal (OrderBy is stable: the new one came last).
+        var at = span.Length;
+        while (at > 0 && Compare(span[at - 1], order) > 0)
+        {
+            at--;
+        }
+        var count = span.Length + 1;
+        var floor = Get(span, at, order, count - 1).OccurredAt - rules.RecentOrderHorizon;
+        var firstKept = Math.Max(0, count - rules.MaxRecentOrders);
+        while (firstKept < count && Get(span, at, order, firstKept).OccurredAt < floor)
+        {
+            firstKept++;
+        }
+        var kept = new RecentOrder[count - firstKept];
+        for (var i = firstKept; i < count; i++)
+        {
+            kept[i - firstKept] = Get(span, at, order, i);
+        }
+        if (firstKept == 0)
+        {
+            return (EquatableArray.Own(kept), prunedThrough);
+        }
+        var newestDropped = Get(span, at, order, firstKept - 1).OccurredAt;
+        var watermark = prunedThrough is { } p && p > newestDropped ? p : newestDropped;
+        return (EquatableArray.Own(kept), watermark);
+    }
+
+    /// <summary>Item <paramref name="i"/> of <paramref name="span"/> with <paramref name="order"/> inserted at <paramref name="at"/>.</summary>
+    private static RecentOrder Get(ReadOnlySpan<RecentOrder> span, int at, in RecentOrder order, int i) =>
+        i < at ? span[i] : i == at ? order : span[i - 1];
+
+    /// <summary>The order of the retained orders: occurred_at, then key.</summary>
+    private static int Compare(in RecentOrder x, in RecentOrder y)
+    {
+        var c = x.OccurredAt.CompareTo(y.OccurredAt);
+        return c != 0 ? c : x.Key.CompareTo(y.Key);
+    }
+
+    /// <summary>The totals and orders after a refund (the orders unchanged when it was applied already, or its order is gone).</summary>
+    public static (OrderStats Stats, EquatableArray<RecentOrder> Orders) Refund(OrderStats stats, EquatableArray<RecentOrder> orders, RefundRecorded r)
+    {
+        // The order may be gone if this is a replay under smaller bounds: the totals still follow the event.
+        RecentOrder[]? changed = null;
+        var span = orders.AsSpan();
+        for (var i = 0; i < span.Length; i++)
+        {
+            if (span[i].Key == r.OrderKey)
+            {
+                if (span[i].HasRefund(r.RefundKey))
+                {
+                    return (stats, orders);
+                }
+                changed ??= span.ToArray();
+                changed[i] = span[i].WithRefund(new RefundEntry(r.RefundKey, r.Amount));
+            }
+        }
+        return (stats.AddRefund(r.Amount, r.OrderChannel), changed is null ? orders : EquatableArray.Own(changed));
     }
 
     /// <summary>

@@ -138,10 +138,12 @@ public sealed record CustomerRules
         {
             return true;
         }
-        var v = value.Trim();
-        foreach (var blocked in BlockedIdValues)
+        // Per id of every event: a span trim and an indexed loop allocate nothing.
+        var v = value.AsSpan().Trim();
+        var blockedValues = BlockedIdValues;
+        for (var i = 0; i < blockedValues.Count; i++)
         {
-            if (string.Equals(blocked, v, StringComparison.OrdinalIgnoreCase))
+            if (blockedValues[i] is { } blocked && v.Equals(blocked, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }

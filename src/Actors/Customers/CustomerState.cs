@@ -97,7 +97,19 @@ public sealed record CustomerState
 
     /// <summary>Contract: a WeCom contact of a guide or a member of a group.</summary>
     [JsonIgnore]
-    public bool InPrivateDomain => Contacts.Any(c => c.Active) || Groups.Any(g => g.Active);
+    public bool InPrivateDomain => AnyActive(Contacts) || AnyActive(Groups);
+
+    private static bool AnyActive(EquatableArray<Membership> set)
+    {
+        foreach (var m in set.AsSpan())
+        {
+            if (m.Active)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>The group ids currently joined, sorted.</summary>
     [JsonIgnore]

@@ -59,14 +59,26 @@ public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadO
 
     public static bool operator !=(EquatableArray<T> left, EquatableArray<T> right) => !left.Equals(right);
 
-    public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)(_items ?? [])).GetEnumerator();
+    /// <summary>A struct enumerator: <c>foreach</c> over the state's arrays allocates nothing (the interface one would, per loop).</summary>
+    public Enumerator GetEnumerator() => new(_items);
 
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    IEnumerator<T> IEnumerable<T>.GetEnumerator() => ((IEnumerable<T>)(_items ?? [])).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => ((IEnumerable<T>)this).GetEnumerator();
 
     /// <summary>A copy of the items (for building the next version).</summary>
     public T[] ToArray() => AsSpan().ToArray();
 
     public override string ToString() => $"[{string.Join(", ", AsSpan().ToArray())}]";
+
+    public struct Enumerator(T[]? items)
+    {
+        private int _index = -1;
+
+        public readonly T Current => items![_index];
+
+        public bool MoveNext() => items is not null && ++_index < items.Length;
+    }
 }
 
 public static class EquatableArray

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -22,11 +23,32 @@ public static class EventKeys
     private static ulong Digest(string kind, string scope, string value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        // The unit separator cannot occur in a validated id, so the parts cannot run into each other.
-        var bytes = Encoding.UTF8.GetBytes(string.Concat(kind, "\u001f", scope, "\u001f", value));
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(bytes, hash);
-        return BinaryPrimitives.ReadUInt64LittleEndian(hash);
+        // UTF-8 of kind, unit separator, scope, unit separator, value. The unit separator cannot
+        // occur in a validated id, so the parts cannot run into each other. Encoded into a stack
+        // (or pooled) buffer: this runs for every event, and the bytes are the same as encoding
+        // the concatenated string (the separators and the first two parts are ASCII, so no
+        // character straddles a boundary).
+        var max = kind.Length + scope.Length + 2 + Encoding.UTF8.GetMaxByteCount(value.Length);
+        byte[]? rented = null;
+        Span<byte> buffer = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        try
+        {
+            var n = Encoding.UTF8.GetBytes(kind, buffer);
+            buffer[n++] = 0x1f;
+            n += Encoding.UTF8.GetBytes(scope, buffer[n..]);
+            buffer[n++] = 0x1f;
+            n += Encoding.UTF8.GetBytes(value, buffer[n..]);
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(buffer[..n], hash);
+            return BinaryPrimitives.ReadUInt64LittleEndian(hash);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 }
 
@@ -56,17 +78,54 @@ public static class SeenWindow
 {
     public static EquatableArray<SeenEvent> Add(EquatableArray<SeenEvent> seen, SeenEvent entry, CustomerRules rules)
     {
-        foreach (var s in seen.AsSpan())
+        var span = seen.AsSpan();
+        var newest = entry.OccurredAtUtc;
+        foreach (var s in span)
         {
             if (s.Key == entry.Key)
             {
                 return seen;
             }
+            if (s.OccurredAtUtc > newest)
+            {
+                newest = s.OccurredAtUtc;
+            }
         }
-        var items = new SeenEvent[seen.Count + 1];
-        seen.AsSpan().CopyTo(items);
-        items[^1] = entry;
-        return Prune(items, rules);
+        // The bounds of Prune applied to seen + entry, building only the array that is kept.
+        var floor = newest - rules.SeenHorizon;
+        var total = span.Length + 1;
+        var from = Math.Max(0, total - rules.MaxSeenEvents);
+        var kept = 0;
+        for (var i = from; i < span.Length; i++)
+        {
+            if (span[i].OccurredAtUtc >= floor)
+            {
+                kept++;
+            }
+        }
+        var keepEntry = entry.OccurredAtUtc >= floor;
+        if (keepEntry)
+        {
+            kept++;
+        }
+        if (kept == 0)
+        {
+            return default;
+        }
+        var items = new SeenEvent[kept];
+        var k = 0;
+        for (var i = from; i < span.Length; i++)
+        {
+            if (span[i].OccurredAtUtc >= floor)
+            {
+                items[k++] = span[i];
+            }
+        }
+        if (keepEntry)
+        {
+            items[k] = entry;
+        }
+        return EquatableArray.Own(items);
     }
 
     /// <summary>Keeps the entries in both bounds; <paramref name="items"/> is in arrival order and is owned by the callee.</summary>
@@ -76,16 +135,37 @@ public static class SeenWindow
         {
             return default;
         }
-        var newest = items.Max(s => s.OccurredAtUtc);
+        var newest = items[0].OccurredAtUtc;
+        foreach (var s in items)
+        {
+            if (s.OccurredAtUtc > newest)
+            {
+                newest = s.OccurredAtUtc;
+            }
+        }
         var floor = newest - rules.SeenHorizon;
-        var kept = new List<SeenEvent>(Math.Min(items.Length, rules.MaxSeenEvents));
-        for (var i = Math.Max(0, items.Length - rules.MaxSeenEvents); i < items.Length; i++)
+        var from = Math.Max(0, items.Length - rules.MaxSeenEvents);
+        var kept = 0;
+        for (var i = from; i < items.Length; i++)
         {
             if (items[i].OccurredAtUtc >= floor)
             {
-                kept.Add(items[i]);
+                kept++;
             }
         }
-        return kept.Count == items.Length ? EquatableArray.Own(items) : EquatableArray.Own(kept.ToArray());
+        if (kept == items.Length)
+        {
+            return EquatableArray.Own(items);
+        }
+        var result = new SeenEvent[kept];
+        var k = 0;
+        for (var i = from; i < items.Length; i++)
+        {
+            if (items[i].OccurredAtUtc >= floor)
+            {
+                result[k++] = items[i];
+            }
+        }
+        return EquatableArray.Own(result);
     }
 }

@@ -52,7 +52,27 @@ public sealed record Touch(
     EquatableArray<LineItem> Items)
 {
     /// <summary>The skus the touch is about: the flash claim's sku or the solitaire's item skus (distinct, in order).</summary>
-    public EquatableArray<string> Skus => (Sku is null ? Items.Select(i => i.Sku) : [Sku]).Distinct(StringComparer.Ordinal).ToEquatableArray();
+    public EquatableArray<string> Skus
+    {
+        get
+        {
+            if (Sku is not null)
+            {
+                return EquatableArray.Own([Sku]);
+            }
+            var items = Items.AsSpan();
+            var skus = new string[items.Length];
+            var n = 0;
+            foreach (var i in items)
+            {
+                if (Array.IndexOf(skus, i.Sku, 0, n) < 0)
+                {
+                    skus[n++] = i.Sku;
+                }
+            }
+            return EquatableArray.Own(n == skus.Length ? skus : skus[..n]);
+        }
+    }
 }
 
 /// <summary>
@@ -100,17 +120,13 @@ public static class SalesProjection
     public static AttributedSale? Sale(string customerId, CustomerEvent evt)
     {
         ArgumentNullException.ThrowIfNull(evt);
+        // One row object each (built with its payment and items, not copied to add them).
         return evt switch
         {
-            OrderRecorded o => Row(customerId, o.EventId, o.OrderId, o.OccurredAt, o.Channel, o.StoreId, o.Amount, o.Attribution) with
-            {
-                Payment = o.Payment is { } p ? EventWriter.PaymentName(p) : null,
-                Items = o.Items,
-            },
-            RefundRecorded r => Row(customerId, r.EventId, r.OrderId, r.OccurredAt, r.OrderChannel, r.StoreId, -r.Amount, r.Attribution) with
-            {
-                Payment = r.OrderPayment is { } p ? EventWriter.PaymentName(p) : null,
-            },
+            OrderRecorded o => Row(customerId, o.EventId, o.OrderId, o.OccurredAt, o.Channel, o.StoreId, o.Amount, o.Attribution,
+                o.Payment is { } p ? EventWriter.PaymentName(p) : null, o.Items),
+            RefundRecorded r => Row(customerId, r.EventId, r.OrderId, r.OccurredAt, r.OrderChannel, r.StoreId, -r.Amount, r.Attribution,
+                r.OrderPayment is { } p ? EventWriter.PaymentName(p) : null, default),
             _ => null,
         };
     }
@@ -127,10 +143,14 @@ public static class SalesProjection
     /// reported as organic without guide (what the empty catalog and an empty state decide).
     /// </summary>
     private static AttributedSale Row(string customerId, string? eventId, string orderId, DateTimeOffset occurredAt, Channel channel,
-        string? storeId, decimal amount, Attribution? attribution)
+        string? storeId, decimal amount, Attribution? attribution, string? payment, EquatableArray<LineItem> items)
     {
         var a = attribution ?? Attribution.Organic;
         return new AttributedSale(eventId ?? "", orderId, occurredAt, customerId, channel.WireName(), storeId, amount,
-            a.CampaignId, a.CampaignType?.WireName(), a.Rule.WireName(), a.GroupId, a.GuideId, a.InPrivateDomain);
+            a.CampaignId, a.CampaignType?.WireName(), a.Rule.WireName(), a.GroupId, a.GuideId, a.InPrivateDomain)
+        {
+            Payment = payment,
+            Items = items,
+        };
     }
 }

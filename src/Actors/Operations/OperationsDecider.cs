@@ -26,7 +26,14 @@ public static class OperationsDecider
     // ------------------------------------------------------------------ input events
 
     /// <summary>The event an input of operations produces (null: none, e.g. service_done with no open task of that name).</summary>
-    public static ObservedEvent? Observe(CustomerState state, InputEvent evt, DateTimeOffset occurred, CustomerRules rules)
+    public static ObservedEvent? Observe(CustomerState state, InputEvent evt, DateTimeOffset occurred, CustomerRules rules) =>
+        Observe(state, evt, occurred, rules, at: default, eventKey: null, stamp: false);
+
+    /// <summary>The same, built with the fields the decider gives every change (one object, no copy).</summary>
+    internal static ObservedEvent? Observe(CustomerState state, InputEvent evt, DateTimeOffset occurred, CustomerRules rules, DateTimeOffset at, ulong eventKey) =>
+        Observe(state, evt, occurred, rules, at, eventKey, stamp: true);
+
+    private static ObservedEvent? Observe(CustomerState state, InputEvent evt, DateTimeOffset occurred, CustomerRules rules, DateTimeOffset at, ulong? eventKey, bool stamp)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(rules);
@@ -42,12 +49,12 @@ public static class OperationsDecider
                         var outcome = occurred <= t.DueAt + r.OnTimeWithin ? ServiceOutcomes.OnTime
                             : occurred <= t.DueAt + r.MissedAfter ? ServiceOutcomes.Late
                             : ServiceOutcomes.Missed;
-                        return new ServiceDoneRecorded(t.OrderKey, t.Task, d.GuideId, outcome);
+                        return new ServiceDoneRecorded(t.OrderKey, t.Task, d.GuideId, outcome) { At = at, OccurredAt = stamp ? occurred : default, EventKey = eventKey };
                     }
                 }
                 return null;
             case MessageSent m:
-                return new GuideTouchRecorded(m.GuideId, evt.EventId);
+                return new GuideTouchRecorded(m.GuideId, evt.EventId) { At = at, OccurredAt = stamp ? occurred : default, EventKey = eventKey };
             default:
                 return null;
         }
@@ -63,16 +70,84 @@ public static class OperationsDecider
         DateTimeOffset occurred, DateTimeOffset processedAt, CustomerRules rules)
     {
         var r = rules.Operations;
-        var tasks = ops.Tasks.ToList();
-        foreach (var rule in r.ServiceTasks)
+        var existing = ops.Tasks.AsSpan();
+        ServiceTask[]? planned = null;
+        var n = 0;
+        for (var i = 0; i < r.ServiceTasks.Count; i++)
         {
+            var rule = r.ServiceTasks[i];
             var due = occurred + rule.Offset;
-            if (due + r.OnTimeWithin > processedAt && !tasks.Any(t => t.OrderKey == orderKey && t.Task == rule.Name))
+            if (due + r.OnTimeWithin > processedAt && !Has(existing, orderKey, rule.Name) && !Has(planned.AsSpan(0, n), orderKey, rule.Name))
             {
-                tasks.Add(new ServiceTask(orderKey, orderId, rule.Name, due, null, null));
+                (planned ??= new ServiceTask[r.ServiceTasks.Count])[n++] = new ServiceTask(orderKey, orderId, rule.Name, due, null, null);
             }
         }
-        return ops with { Tasks = Sorted(tasks).Take(r.MaxOpenTasks).ToEquatableArray() };
+        if (!IsSorted(existing))
+        {
+            // Not the state's own order: the general way.
+            return ops with { Tasks = Sorted(ops.Tasks.Concat(planned.AsSpan(0, n).ToArray())).Take(r.MaxOpenTasks).ToEquatableArray() };
+        }
+        if (n == 0 && existing.Length <= r.MaxOpenTasks)
+        {
+            return ops; // nothing to start, nothing to drop: the same instance
+        }
+        // A stable merge of the sorted tasks and the (few) new ones, as a stable sort of both
+        // would order them, cut at MaxOpenTasks: one array.
+        var added = planned.AsSpan(0, n);
+        for (var i = 1; i < added.Length; i++)
+        {
+            var x = added[i];
+            var j = i - 1;
+            while (j >= 0 && CompareTasks(added[j], x) > 0)
+            {
+                added[j + 1] = added[j];
+                j--;
+            }
+            added[j + 1] = x;
+        }
+        var count = Math.Min(existing.Length + n, Math.Max(0, r.MaxOpenTasks));
+        var tasks = new ServiceTask[count];
+        int a = 0, b = 0;
+        for (var k = 0; k < count; k++)
+        {
+            tasks[k] = b >= added.Length || (a < existing.Length && CompareTasks(existing[a], added[b]) <= 0) ? existing[a++] : added[b++];
+        }
+        return ops with { Tasks = EquatableArray.Own(tasks) };
+    }
+
+    private static bool Has(ReadOnlySpan<ServiceTask> tasks, ulong orderKey, string task)
+    {
+        foreach (var t in tasks)
+        {
+            if (t.OrderKey == orderKey && t.Task == task)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The order of open tasks: due time, then order, then task (ordinal).</summary>
+    private static int CompareTasks(in ServiceTask x, in ServiceTask y)
+    {
+        var c = x.DueAt.CompareTo(y.DueAt);
+        if (c == 0)
+        {
+            c = x.OrderKey.CompareTo(y.OrderKey);
+        }
+        return c != 0 ? c : string.CompareOrdinal(x.Task, y.Task);
+    }
+
+    private static bool IsSorted(ReadOnlySpan<ServiceTask> tasks)
+    {
+        for (var i = 1; i < tasks.Length; i++)
+        {
+            if (CompareTasks(tasks[i - 1], tasks[i]) > 0)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ the clock
@@ -88,29 +163,31 @@ public static class OperationsDecider
         now = now.ToUniversalTime();
         var r = rules.Operations;
         var ops = state.Ops;
-        var events = new List<CustomerEvent>();
+        // Runs after every delivery and usually decides nothing: the list is made only when needed.
+        List<CustomerEvent>? events = null;
         var slots = r.ContactCap - ops.TouchesSince(now - r.ContactWindow);
         var guide = state.OwningGuideId;
 
-        foreach (var t in ops.Tasks)
+        foreach (var t in ops.Tasks.AsSpan())
         {
             if (now > t.DueAt + r.MissedAfter)
             {
-                events.Add(new ServiceTaskMissed(t.OrderKey, t.Task));
+                (events ??= []).Add(new ServiceTaskMissed(t.OrderKey, t.Task) { At = now });
             }
             else if (!t.Fired && t.DueAt <= now && slots > 0)
             {
-                events.Add(new ServiceTaskFired(t.OrderKey, t.Task, guide));
+                (events ??= []).Add(new ServiceTaskFired(t.OrderKey, t.Task, guide) { At = now });
                 slots--;
             }
         }
 
         var today = LocalDate(now, r);
-        foreach (var (kind, occasion, lead, reminded) in Occasions(state, today, r))
+        Span<Occasion> occasions = stackalloc Occasion[2];
+        foreach (var o in occasions[..Occasions(state, today, r, occasions)])
         {
-            if (reminded != occasion && today >= occasion.AddDays(-lead) && slots > 0)
+            if (o.Reminded != o.Date && today >= o.Date.AddDays(-o.Lead) && slots > 0)
             {
-                events.Add(new ReminderFired(kind, occasion, guide));
+                (events ??= []).Add(new ReminderFired(o.Kind, o.Date, guide) { At = now });
                 slots--;
             }
         }
@@ -119,25 +196,46 @@ public static class OperationsDecider
         LifecycleState? churn = lifecycle is LifecycleState.AtRisk or LifecycleState.Lapsed ? lifecycle : null;
         if (churn != ops.Churn)
         {
-            events.Add(new ChurnRecorded(churn));
+            (events ??= []).Add(new ChurnRecorded(churn) { At = now });
         }
 
         if (r.Audiences.Count > 0 || !ops.Audiences.IsEmpty)
         {
             var after = state;
-            foreach (var e in events)
+            if (events is not null)
             {
-                after = Apply(after, e with { At = now }, rules);
+                foreach (var e in events)
+                {
+                    after = Apply(after, e, rules);
+                }
             }
             var current = AudiencesOf(after, now, rules);
-            var entered = current.Except(ops.Audiences, StringComparer.Ordinal).ToEquatableArray();
-            var exited = ops.Audiences.Except(current, StringComparer.Ordinal).ToEquatableArray();
+            var entered = Except(current, ops.Audiences);
+            var exited = Except(ops.Audiences, current);
             if (entered.Count > 0 || exited.Count > 0)
             {
-                events.Add(new AudiencesChanged(entered, exited));
+                (events ??= []).Add(new AudiencesChanged(entered, exited) { At = now });
             }
         }
-        return events.Select(e => e with { At = now }).ToList();
+        return events is null ? [] : events;
+    }
+
+    /// <summary>The distinct items of <paramref name="a"/> not in <paramref name="b"/>, in order (Enumerable.Except, ordinal).</summary>
+    private static EquatableArray<string> Except(EquatableArray<string> a, EquatableArray<string> b)
+    {
+        var first = a.AsSpan();
+        var second = b.AsSpan();
+        string[]? result = null;
+        var n = 0;
+        foreach (var x in first)
+        {
+            if (second.Contains(x) || (result is not null && result.AsSpan(0, n).Contains(x)))
+            {
+                continue;
+            }
+            (result ??= new string[first.Length])[n++] = x;
+        }
+        return result is null ? default : EquatableArray.Own(n == result.Length ? result : result[..n]);
     }
 
     /// <summary>
@@ -173,9 +271,10 @@ public static class OperationsDecider
             }
         }
         var today = LocalDate(now, r);
-        foreach (var (_, occasion, lead, reminded) in Occasions(state, today, r))
+        Span<Occasion> occasions = stackalloc Occasion[2];
+        foreach (var o in occasions[..Occasions(state, today, r, occasions)])
         {
-            var opens = LocalMidnight(reminded == occasion ? NextYear(occasion, occasion).AddDays(-lead) : occasion.AddDays(-lead), r);
+            var opens = LocalMidnight(o.Reminded == o.Date ? NextYear(o.Date, o.Date).AddDays(-o.Lead) : o.Date.AddDays(-o.Lead), r);
             Consider(opens <= now ? slotFree : opens);
         }
         if (state.Stats.FirstOrderAt is { } first)
@@ -206,19 +305,60 @@ public static class OperationsDecider
     /// <summary>When the contact window next has room (now when it has room already).</summary>
     private static DateTimeOffset SlotFreesAt(OperationsState ops, DateTimeOffset now, OperationsRules r)
     {
-        var inWindow = ops.Touches.Where(t => t > (now - r.ContactWindow).UtcDateTime).Order().ToList();
-        if (inWindow.Count < r.ContactCap)
+        var floor = (now - r.ContactWindow).UtcDateTime;
+        var touches = ops.Touches.AsSpan();
+        if (!IsSorted(touches))
+        {
+            var copy = touches.ToArray();
+            Array.Sort(copy);
+            touches = copy;
+        }
+        // Sorted: the touches in the window are the ones after the first that is.
+        var first = 0;
+        while (first < touches.Length && touches[first] <= floor)
+        {
+            first++;
+        }
+        var inWindow = touches[first..];
+        if (inWindow.Length < r.ContactCap)
         {
             return now;
         }
         // The touch whose ageing out leaves cap - 1 in the window.
-        var freeing = inWindow[inWindow.Count - r.ContactCap];
+        var freeing = inWindow[inWindow.Length - r.ContactCap];
         return new DateTimeOffset(freeing, TimeSpan.Zero) + r.ContactWindow + Epsilon;
+    }
+
+    private static bool IsSorted(ReadOnlySpan<DateTime> times)
+    {
+        for (var i = 1; i < times.Length; i++)
+        {
+            if (times[i - 1] > times[i])
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ apply
 
     public static CustomerState Apply(CustomerState s, CustomerEvent evt, CustomerRules rules)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        ArgumentNullException.ThrowIfNull(evt);
+        var ops = ApplyOps(s, evt, rules);
+        return ReferenceEquals(ops, s.Ops) ? s : s.WithOps(ops);
+    }
+
+    /// <summary>Null for an empty operations state (as <see cref="CustomerState.WithOps"/> keeps it).</summary>
+    internal static OperationsState? OrNull(OperationsState ops) => ops.IsEmpty ? null : ops;
+
+    /// <summary>
+    /// The operations state after <paramref name="evt"/>: <c>s.Ops</c> itself when the event
+    /// changes nothing. The caller puts it into the customer's state (with its own changes, in one copy).
+    /// </summary>
+    internal static OperationsState ApplyOps(CustomerState s, CustomerEvent evt, CustomerRules rules)
     {
         ArgumentNullException.ThrowIfNull(s);
         ArgumentNullException.ThrowIfNull(evt);
@@ -229,24 +369,31 @@ public static class OperationsDecider
         switch (evt)
         {
             case ServiceDoneRecorded d when Find(ops, d.OrderKey, d.Task) is { } task:
-                ops = ops with
+                return ops with
                 {
-                    Tasks = ops.Tasks.Where(t => !(t.OrderKey == d.OrderKey && t.Task == d.Task)).ToEquatableArray(),
+                    Tasks = Without(ops.Tasks, d.OrderKey, d.Task),
                     // Business time: when the service was done (dashboards bucket compliance by it).
-                    Outbox = ops.Outbox.Append(Outcome(id, task, d.Outcome, d.GuideId, d.OccurredAt.ToUniversalTime(), d.OccurredAt.ToUniversalTime())).ToEquatableArray(),
+                    Outbox = Append(ops.Outbox, Outcome(id, task, d.Outcome, d.GuideId, d.OccurredAt.ToUniversalTime(), d.OccurredAt.ToUniversalTime())),
                 };
-                break;
             case ServiceDoneRecorded:
-                return s;
+                return ops;
             case GuideTouchRecorded g:
             {
                 var occurred = g.OccurredAt.ToUniversalTime();
                 var touches = AddTouch(ops.Touches, occurred.UtcDateTime, r);
-                var count = touches.Count(t => t > (occurred - r.ContactWindow).UtcDateTime && t <= occurred.UtcDateTime);
-                ops = ops with
+                var from = (occurred - r.ContactWindow).UtcDateTime;
+                var count = 0;
+                foreach (var t in touches.AsSpan())
+                {
+                    if (t > from && t <= occurred.UtcDateTime)
+                    {
+                        count++;
+                    }
+                }
+                return ops with
                 {
                     Touches = touches,
-                    Outbox = ops.Outbox.Append(new OperationsNotice
+                    Outbox = Append(ops.Outbox, new OperationsNotice
                     {
                         Id = $"{id}/guide_touch/{g.EventId ?? occurred.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
                         Kind = NoticeKinds.GuideTouch,
@@ -254,16 +401,24 @@ public static class OperationsDecider
                         GuideId = g.GuideId,
                         TouchesInWindow = count,
                         ContactCap = r.ContactCap,
-                    }).ToEquatableArray(),
+                    }),
                 };
-                break;
             }
             case ServiceTaskFired f when Find(ops, f.OrderKey, f.Task) is { } task:
-                ops = ops with
+            {
+                var tasks = ops.Tasks.ToArray();
+                for (var i = 0; i < tasks.Length; i++)
                 {
-                    Tasks = ops.Tasks.Select(t => t.OrderKey == f.OrderKey && t.Task == f.Task ? t with { FiredAt = at, GuideId = f.GuideId } : t).ToEquatableArray(),
+                    if (tasks[i].OrderKey == f.OrderKey && tasks[i].Task == f.Task)
+                    {
+                        tasks[i] = tasks[i] with { FiredAt = at, GuideId = f.GuideId };
+                    }
+                }
+                return ops with
+                {
+                    Tasks = EquatableArray.Own(tasks),
                     Touches = AddTouch(ops.Touches, at.UtcDateTime, r),
-                    Outbox = ops.Outbox.Append(new OperationsNotice
+                    Outbox = Append(ops.Outbox, new OperationsNotice
                     {
                         Id = $"{id}/service_due/{f.OrderKey:x16}/{f.Task}",
                         Kind = NoticeKinds.ServiceDue,
@@ -272,23 +427,21 @@ public static class OperationsDecider
                         OrderId = task.OrderId,
                         DueAt = task.DueAt,
                         GuideId = f.GuideId,
-                    }).ToEquatableArray(),
+                    }),
                 };
-                break;
+            }
             case ServiceTaskMissed m when Find(ops, m.OrderKey, m.Task) is { } task:
-                ops = ops with
+                return ops with
                 {
-                    Tasks = ops.Tasks.Where(t => !(t.OrderKey == m.OrderKey && t.Task == m.Task)).ToEquatableArray(),
+                    Tasks = Without(ops.Tasks, m.OrderKey, m.Task),
                     // Business time: the deadline that was missed.
-                    Outbox = ops.Outbox.Append(Outcome(id, task, ServiceOutcomes.Missed, task.GuideId, null, task.DueAt + r.MissedAfter)).ToEquatableArray(),
+                    Outbox = Append(ops.Outbox, Outcome(id, task, ServiceOutcomes.Missed, task.GuideId, null, task.DueAt + r.MissedAfter)),
                 };
-                break;
             case ChurnRecorded c:
-                if (c.State is { } churn)
-                {
-                    ops = ops with
+                return c.State is { } churn
+                    ? ops with
                     {
-                        Outbox = ops.Outbox.Append(new OperationsNotice
+                        Outbox = Append(ops.Outbox, new OperationsNotice
                         {
                             Id = $"{id}/churn_risk/{churn.WireName()}/{s.Stats.LastOrderAt?.UtcTicks ?? 0}",
                             Kind = NoticeKinds.ChurnRisk,
@@ -296,18 +449,19 @@ public static class OperationsDecider
                             State = churn.WireName(),
                             PreviousState = ops.Churn?.WireName() ?? LifecycleState.Active.WireName(),
                             GuideId = s.OwningGuideId,
-                        }).ToEquatableArray(),
-                    };
-                }
-                ops = ops with { Churn = c.State };
-                break;
+                        }),
+                        Churn = c.State,
+                    }
+                    : ops with { Churn = c.State };
             case ReminderFired rf:
             {
                 var kind = rf.Kind == ReminderKind.Birthday ? NoticeKinds.BirthdayReminder : NoticeKinds.AnniversaryReminder;
-                ops = (rf.Kind == ReminderKind.Birthday ? ops with { BirthdayReminded = rf.Date } : ops with { AnniversaryReminded = rf.Date }) with
+                return ops with
                 {
+                    BirthdayReminded = rf.Kind == ReminderKind.Birthday ? rf.Date : ops.BirthdayReminded,
+                    AnniversaryReminded = rf.Kind == ReminderKind.Birthday ? ops.AnniversaryReminded : rf.Date,
                     Touches = AddTouch(ops.Touches, at.UtcDateTime, r),
-                    Outbox = ops.Outbox.Append(new OperationsNotice
+                    Outbox = Append(ops.Outbox, new OperationsNotice
                     {
                         Id = $"{id}/{kind}/{rf.Date:yyyy-MM-dd}",
                         Kind = kind,
@@ -315,9 +469,8 @@ public static class OperationsDecider
                         Date = rf.Date,
                         DaysBefore = rf.Date.DayNumber - LocalDate(at, r).DayNumber,
                         GuideId = rf.GuideId,
-                    }).ToEquatableArray(),
+                    }),
                 };
-                break;
             }
             case AudiencesChanged a:
             {
@@ -330,32 +483,93 @@ public static class OperationsDecider
                     Audience = audience,
                     Change = change,
                 };
-                ops = ops with
+                var outbox = new OperationsNotice[ops.Outbox.Count + a.Entered.Count + a.Exited.Count];
+                ops.Outbox.AsSpan().CopyTo(outbox);
+                var n = ops.Outbox.Count;
+                foreach (var x in a.Entered.AsSpan())
+                {
+                    outbox[n++] = Notice(x, "entered");
+                }
+                foreach (var x in a.Exited.AsSpan())
+                {
+                    outbox[n++] = Notice(x, "exited");
+                }
+                return ops with
                 {
                     Audiences = ops.Audiences.Union(a.Entered, StringComparer.Ordinal).Except(a.Exited, StringComparer.Ordinal)
                         .Order(StringComparer.Ordinal).ToEquatableArray(),
-                    Outbox = ops.Outbox
-                        .Concat(a.Entered.Select(x => Notice(x, "entered")))
-                        .Concat(a.Exited.Select(x => Notice(x, "exited")))
-                        .ToEquatableArray(),
+                    Outbox = EquatableArray.Own(outbox),
                 };
-                break;
             }
             case ServiceTaskFired or ServiceTaskMissed:
-                return s; // the task is gone already (done or merged away)
+                return ops; // the task is gone already (done or merged away)
             default:
                 throw new ArgumentOutOfRangeException(nameof(evt), evt.GetType().Name, "not an operations event");
         }
-        return s.WithOps(ops);
     }
 
-    /// <summary>Takes published notices out of the outbox (not a domain change: no version bump).</summary>
+    /// <summary><paramref name="items"/> and one more, in one array.</summary>
+    private static EquatableArray<T> Append<T>(EquatableArray<T> items, T item) where T : IEquatable<T>
+    {
+        var result = new T[items.Count + 1];
+        items.AsSpan().CopyTo(result);
+        result[^1] = item;
+        return EquatableArray.Own(result);
+    }
+
+    /// <summary>The tasks without (order, task).</summary>
+    private static EquatableArray<ServiceTask> Without(EquatableArray<ServiceTask> tasks, ulong orderKey, string task)
+    {
+        var span = tasks.AsSpan();
+        var keep = 0;
+        foreach (var t in span)
+        {
+            if (!(t.OrderKey == orderKey && t.Task == task))
+            {
+                keep++;
+            }
+        }
+        var result = new ServiceTask[keep];
+        var n = 0;
+        foreach (var t in span)
+        {
+            if (!(t.OrderKey == orderKey && t.Task == task))
+            {
+                result[n++] = t;
+            }
+        }
+        return EquatableArray.Own(result);
+    }
+
+    /// <summary>Takes published notices out of the outbox (not a domain change: no version bump); the same state when none was in it.</summary>
     public static CustomerState Published(CustomerState s, IReadOnlyCollection<string> noticeIds)
     {
         ArgumentNullException.ThrowIfNull(s);
         ArgumentNullException.ThrowIfNull(noticeIds);
         var ops = s.Ops;
-        return s.WithOps(ops with { Outbox = ops.Outbox.Where(n => !noticeIds.Contains(n.Id)).ToEquatableArray() });
+        var outbox = ops.Outbox.AsSpan();
+        var keep = 0;
+        foreach (var n in outbox)
+        {
+            if (!noticeIds.Contains(n.Id))
+            {
+                keep++;
+            }
+        }
+        if (keep == outbox.Length)
+        {
+            return s;
+        }
+        var kept = new OperationsNotice[keep];
+        var k = 0;
+        foreach (var n in outbox)
+        {
+            if (!noticeIds.Contains(n.Id))
+            {
+                kept[k++] = n;
+            }
+        }
+        return s.WithOps(ops with { Outbox = EquatableArray.Own(kept) });
     }
 
     /// <summary>Folds an absorbed customer's operations into the survivor's: tasks, touches and the outbox are united.</summary>
@@ -389,11 +603,35 @@ public static class OperationsDecider
             return default;
         }
         var facts = new AudienceFacts(state, Segments.Of(state, now, rules), ServiceDue(state), BirthdaySoon(state, now, rules.Operations));
-        return rulesList.Where(a => a.Matches(facts)).Select(a => a.Name).Order(StringComparer.Ordinal).ToEquatableArray();
+        string[]? names = null;
+        var n = 0;
+        for (var i = 0; i < rulesList.Count; i++)
+        {
+            if (rulesList[i].Matches(facts))
+            {
+                (names ??= new string[rulesList.Count])[n++] = rulesList[i].Name;
+            }
+        }
+        if (names is null)
+        {
+            return default;
+        }
+        Array.Sort(names, 0, n, StringComparer.Ordinal);
+        return EquatableArray.Own(n == names.Length ? names : names[..n]);
     }
 
     /// <summary>A task was announced and is still open.</summary>
-    public static bool ServiceDue(CustomerState state) => state.Ops.Tasks.Any(t => t.Fired);
+    public static bool ServiceDue(CustomerState state)
+    {
+        foreach (var t in state.Ops.Tasks.AsSpan())
+        {
+            if (t.Fired)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>The birthday falls within the prompt horizon from today (local date).</summary>
     public static bool BirthdaySoon(CustomerState state, DateTimeOffset now, OperationsRules r)
@@ -423,20 +661,26 @@ public static class OperationsDecider
     private static DateOnly InYear(DateOnly date, int year) =>
         new(year, date.Month, Math.Min(date.Day, DateTime.DaysInMonth(year, date.Month)));
 
-    private static IEnumerable<(ReminderKind Kind, DateOnly Occasion, int Lead, DateOnly? Reminded)> Occasions(CustomerState s, DateOnly today, OperationsRules r)
+    /// <summary>A yearly occasion: its current date, how many days ahead it is reminded, and the one reminded last.</summary>
+    private readonly record struct Occasion(ReminderKind Kind, DateOnly Date, int Lead, DateOnly? Reminded);
+
+    /// <summary>The birthday, then the anniversary, as far as they are known; fills <paramref name="into"/> (2 long), returns how many.</summary>
+    private static int Occasions(CustomerState s, DateOnly today, OperationsRules r, Span<Occasion> into)
     {
         var ops = s.Ops;
+        var n = 0;
         if (s.Birthday is { } b)
         {
             // A reminded occasion stays "current" until it has passed, so it is not reminded twice.
             var occasion = ops.BirthdayReminded is { } done && done >= today ? done : NextOccasion(b, today);
-            yield return (ReminderKind.Birthday, occasion, r.BirthdayLeadDays, ops.BirthdayReminded);
+            into[n++] = new Occasion(ReminderKind.Birthday, occasion, r.BirthdayLeadDays, ops.BirthdayReminded);
         }
         if (Anniversary(s, r) is { } a)
         {
             var occasion = ops.AnniversaryReminded is { } done && done >= today ? done : NextOccasion(a, today);
-            yield return (ReminderKind.Anniversary, occasion, r.AnniversaryLeadDays, ops.AnniversaryReminded);
+            into[n++] = new Occasion(ReminderKind.Anniversary, occasion, r.AnniversaryLeadDays, ops.AnniversaryReminded);
         }
+        return n;
     }
 
     /// <summary>The anniversary date from its tag (yyyy-MM-dd), if set and valid.</summary>
@@ -471,9 +715,33 @@ public static class OperationsDecider
     /// <summary>Adds a touch and forgets those older than the window before the newest one.</summary>
     private static EquatableArray<DateTime> AddTouch(EquatableArray<DateTime> touches, DateTime at, OperationsRules r)
     {
-        var all = touches.Append(at).Order().ToList();
+        var span = touches.AsSpan();
+        var all = new DateTime[span.Length + 1];
+        if (IsSorted(span))
+        {
+            // After the equal ones, as a stable sort of touches + at puts it.
+            var i = span.Length;
+            while (i > 0 && span[i - 1] > at)
+            {
+                i--;
+            }
+            span[..i].CopyTo(all);
+            all[i] = at;
+            span[i..].CopyTo(all.AsSpan(i + 1));
+        }
+        else
+        {
+            span.CopyTo(all);
+            all[^1] = at;
+            Array.Sort(all); // equal instants are equal values: no stable order to keep
+        }
         var floor = all[^1] - r.ContactWindow;
-        return all.Where(t => t > floor).ToEquatableArray();
+        var first = 0;
+        while (first < all.Length && all[first] <= floor)
+        {
+            first++;
+        }
+        return EquatableArray.Own(first == 0 ? all : all[first..]);
     }
 
     private static OperationsNotice Outcome(string customerId, ServiceTask task, string outcome, string? guideId, DateTimeOffset? doneAt, DateTimeOffset at) => new()
