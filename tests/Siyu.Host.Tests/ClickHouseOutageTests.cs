@@ -51,7 +51,6 @@ public sealed class ClickHouseOutageTests(NodeFixture fixture, ITestOutputHelper
         {
             ["Kafka:GroupId"] = group,
             ["Kafka:AutoCommitIntervalMs"] = "200",
-            ["Customers:FlushIntervalMs"] = "50",
             ["Customers:RefundGraceSeconds"] = "2", // as the reliability tests: a refund racing its order retries soon
         }, e => outage = new ClickHouseOutage(e));
         try

@@ -50,7 +50,6 @@ public sealed class TestNode : IAsyncDisposable
             ["Privacy:PhoneHashKey"] = NodeFixture.PhoneKey,
             ["Api:Urls"] = $"http://127.0.0.1:{port}",
             ["Journal:ConnectionString"] = $"Data Source={Path.Combine(dir, "journal.db")}",
-            ["Customers:FlushIntervalMs"] = "20",
             ["ClickHouse:DataPath"] = chDbPath,
             ["Logging:LogLevel:Default"] = "Warning",
         };

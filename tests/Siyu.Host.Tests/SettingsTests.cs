@@ -32,6 +32,16 @@ public sealed class SettingsTests
     }
 
     [Theory]
+    [InlineData("Customers:FlushIntervalMs", "one transaction per flush cycle")]
+    [InlineData("Operations:WakeBuckets", "scans the store")]
+    public void A_removed_setting_stops_start_up_saying_what_replaced_it(string key, string replacement)
+    {
+        var problem = Assert.Single(Fails(With(key, "50")).Problems);
+        Assert.StartsWith($"{key} was removed", problem);
+        Assert.Contains(replacement, problem);
+    }
+
+    [Theory]
     [InlineData("Kafka:BootstrapServers", "", "Kafka:BootstrapServers")]
     [InlineData("Kafka:BootstrapServers", "kafka", "Kafka:BootstrapServers")]
     [InlineData("Kafka:MaxInFlight", "0", "Kafka:MaxInFlight")]

@@ -46,6 +46,13 @@ public static class SettingsLoader
 
     private static void Strict(BinderOptions o) => o.ErrorOnUnknownConfiguration = true;
 
+    /// <summary>Settings that existed once: an old configuration file is told what became of them, not just "unknown".</summary>
+    private static readonly (string Key, string Why)[] Removed =
+    [
+        ("Customers:FlushIntervalMs", "customers no longer gather events on a timer: the node commits every customer that changed in one transaction per flush cycle (docs/architecture.md, \"Durability\"); delete the setting"),
+        ("Operations:WakeBuckets", "the durable due index is gone: each customer shard scans the store for due wakes (docs/architecture.md, \"Timers\"); delete the setting"),
+    ];
+
     public static SiyuSettings Load(IConfiguration configuration, bool embedded, bool processesEvents = true)
     {
         var problems = new List<string>();
@@ -55,6 +62,17 @@ public static class SettingsLoader
             {
                 problems.Add($"unknown setting '{section.Key}' (known sections: {string.Join(", ", KnownSections)})");
             }
+        }
+        foreach (var (key, why) in Removed)
+        {
+            if (configuration[key] is not null)
+            {
+                problems.Add($"{key} was removed: {why}");
+            }
+        }
+        if (problems.Count > 0)
+        {
+            throw new SettingsException(problems);
         }
         SiyuSettings settings = new();
         try

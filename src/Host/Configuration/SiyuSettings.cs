@@ -299,8 +299,6 @@ public sealed class ClusterSettings
 
 public sealed class CustomerSettings
 {
-    /// <summary>How long a customer gathers events before one durable save (see docs/architecture.md).</summary>
-    public int FlushIntervalMs { get; set; } = 200;
     /// <summary>Idle customers leave memory after this many seconds.</summary>
     public int PassivateIdleSeconds { get; set; } = 120;
     /// <summary>How long a refund may wait for its order before it is dead-lettered.</summary>
@@ -309,7 +307,6 @@ public sealed class CustomerSettings
 
     internal void Validate(List<string> errors)
     {
-        SiyuSettings.Range(errors, "Customers:FlushIntervalMs", FlushIntervalMs, 1, 60_000);
         SiyuSettings.Range(errors, "Customers:PassivateIdleSeconds", PassivateIdleSeconds, 5, 86_400);
         SiyuSettings.Range(errors, "Customers:RefundGraceSeconds", RefundGraceSeconds, 0, 3_600);
         SiyuSettings.Range(errors, "Customers:MaxShards", MaxShards, 1, 10_000);
@@ -342,8 +339,6 @@ public sealed class OperationsSettings
     public string ContactWindow { get; set; } = "7d";
     /// <summary>The brand's local time zone as an offset (dates of birthdays, "this week").</summary>
     public int UtcOffsetHours { get; set; } = 8;
-    /// <summary>Buckets of the durable due index; fixed for the life of a cluster.</summary>
-    public int WakeBuckets { get; set; } = 32;
 
     internal void Validate(List<string> errors, IReadOnlyDictionary<string, string> audiences)
     {
@@ -360,7 +355,6 @@ public sealed class OperationsSettings
         SiyuSettings.Range(errors, "Operations:AnniversaryLeadDays", AnniversaryLeadDays, 0, 60);
         SiyuSettings.Range(errors, "Operations:ContactCap", ContactCap, 1, 1000);
         SiyuSettings.Range(errors, "Operations:UtcOffsetHours", UtcOffsetHours, -12, 14);
-        SiyuSettings.Range(errors, "Operations:WakeBuckets", WakeBuckets, 1, 10_000);
     }
 
     /// <summary>The customer rules these settings describe; throws a problem naming the setting.</summary>

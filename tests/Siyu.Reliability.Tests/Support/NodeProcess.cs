@@ -38,7 +38,6 @@ public sealed class NodeProcess : IDisposable
         // assigned partitions again; the shortest practical value keeps restarts quick.
         ["SIYU_Kafka__SessionTimeoutMs"] = "6000",
         ["SIYU_Kafka__AutoCommitIntervalMs"] = "200",
-        ["SIYU_Customers__FlushIntervalMs"] = "50",
         // A refund resolved a moment before its order (both new ids, racing through the
         // identity index) waits this long before its retry; the 30 s default would hold its
         // partition's commits, and a drain, for half a minute.
