@@ -26,6 +26,38 @@ public static class BenchCommand
             return 0;
         });
 
+        var oldFile = new Argument<FileInfo>("old") { Description = "A `siyu bench --json` file (the baseline)" };
+        var newFile = new Argument<FileInfo>("new") { Description = "A `siyu bench --json` file to compare with it" };
+        var compareRuns = new Command("compare", "Two `siyu bench --json` files side by side, with the ratio new / old of every figure") { oldFile, newFile };
+        compareRuns.SetAction(result => CommandSupport.Guard(async () =>
+        {
+            var (a, b) = (result.GetValue(oldFile)!, result.GetValue(newFile)!);
+            foreach (var f in new[] { a, b })
+            {
+                if (!f.Exists)
+                {
+                    throw new SettingsException([$"{f.FullName} does not exist"]);
+                }
+            }
+            IReadOnlyList<BenchComparison.Row> rows;
+            try
+            {
+                rows = BenchComparison.Compare(await File.ReadAllTextAsync(a.FullName), await File.ReadAllTextAsync(b.FullName));
+            }
+            catch (FormatException ex)
+            {
+                throw new SettingsException([ex.Message]);
+            }
+            var table = new Table().AddColumn("figure").AddColumn(new TableColumn(Markup.Escape(a.Name)).RightAligned())
+                .AddColumn(new TableColumn(Markup.Escape(b.Name)).RightAligned()).AddColumn(new TableColumn("new / old").RightAligned());
+            foreach (var r in rows)
+            {
+                table.AddRow(Markup.Escape(r.Name), Figure(r.Old), Figure(r.New), r.Ratio is { } x ? $"{x:0.00}" : "-");
+            }
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+
         var config = CommandSupport.ConfigOption();
         var customers = new Option<int>("--customers") { Description = "Customers the traffic is spread over", DefaultValueFactory = _ => 20_000 };
         var events = new Option<int>("--events") { Description = "Backlog of events for (b), the pipeline's rate", DefaultValueFactory = _ => 100_000 };
@@ -41,7 +73,7 @@ public static class BenchCommand
         var json = new Option<FileInfo?>("--json") { Description = "Also write every figure to this file as JSON, under stable names (to compare runs with a script)" };
         var bench = new Command("bench", "The whole pipeline on the embedded stack against a raw consume + parse baseline: events/s, freshness, lookups, memory, recovery")
         {
-            config, customers, events, rate, steadySeconds, lookupRate, lookupSeconds, maxInFlight, seed, compare, json, parse,
+            config, customers, events, rate, steadySeconds, lookupRate, lookupSeconds, maxInFlight, seed, compare, json, parse, compareRuns,
         };
         bench.SetAction((result, ct) => CommandSupport.Guard(async () =>
         {
@@ -79,4 +111,11 @@ public static class BenchCommand
         }));
         return bench;
     }
+
+    private static string Figure(double? v) => v switch
+    {
+        null => "-",
+        { } x when Math.Abs(x) >= 100 => x.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
+        { } x => x.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
+    };
 }
