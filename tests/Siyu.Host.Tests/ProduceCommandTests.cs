@@ -1,3 +1,4 @@
+using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Siyu.Contracts;
@@ -90,6 +91,67 @@ public sealed class ProduceCommandTests
         Assert.Equal("{\"a\":1}"u8.ToArray(), lines[0]);
         Assert.Equal(new byte[] { 0xFF, 0xFE }, lines[1]);
         Assert.Equal("last"u8.ToArray(), lines[2]);
+    }
+
+    [Fact]
+    public void Lines_longer_than_the_read_buffer_and_split_across_reads_stay_whole()
+    {
+        var big = Encoding.UTF8.GetBytes("{\"pad\":\"" + new string('x', 200_000) + "\"}");
+        byte[] content = [.. big, .. "\r\n\n"u8, .. big, .. "\n{}"u8];
+        var lines = Commands.ProduceCommand.Lines(new MemoryStream(content)).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Equal(big, lines[0]);
+        Assert.Equal(big, lines[1]);
+        Assert.Equal("{}"u8.ToArray(), lines[2]);
+    }
+
+    [Fact]
+    public async Task Siyu_produce_keys_by_the_field_given_and_says_what_it_sent()
+    {
+        using var broker = EmbeddedKafka.Start(new EmbeddedKafkaOptions { DefaultPartitions = 2 });
+        var topics = new Topics();
+        broker.CreateTopic(topics.Input(Channel.Pos));
+        var file = Path.Combine(Directory.CreateTempSubdirectory("siyu-produce-key-").FullName, "pos.jsonl");
+        await File.WriteAllLinesAsync(file,
+        [
+            """{"event_id":"k1","store_id":"S1","ids":{"phone":"13800000001","member_id":"M1"}}""",
+            """{"event_id":"k2","store_id":7,"ids":{"member_id":"M2"}}""",
+            """{"event_id":"k3","ids":{"member_id":"M3"}}""",
+            "{not json",
+        ]);
+        var (exit, stdout, stderr) = await SiyuProcess.RunAsync(["produce", file, "--topic", "pos", "--key", "ids.member_id", "--bootstrap", broker.BootstrapServers]);
+        Assert.True(exit == 0, stderr);
+        Assert.Matches(@"^produced 4 messages to siyu\.pos in \d+\.\d s, keyed by ids\.member_id; 1 without one went unkeyed\n$", stdout);
+        Assert.Equal(["M1", "M2", "M3", null], Read(broker, topics.Input(Channel.Pos), file));
+
+        // A top-level field; a number is keyed as written.
+        broker.CreateTopic(topics.Input(Channel.App));
+        (exit, stdout, stderr) = await SiyuProcess.RunAsync(["produce", file, "--topic", "siyu.app", "--key", "store_id", "--bootstrap", broker.BootstrapServers]);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("keyed by store_id; 2 without one went unkeyed", stdout);
+        Assert.Equal(["S1", "7", null, null], Read(broker, topics.Input(Channel.App), file));
+    }
+
+    /// <summary>The keys of every message on <paramref name="topic"/>, in the order of their lines in <paramref name="file"/>.</summary>
+    private static List<string?> Read(EmbeddedKafka broker, string topic, string file)
+    {
+        var lines = File.ReadAllLines(file).ToList();
+        using var consumer = new ConsumerBuilder<string?, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = broker.BootstrapServers, GroupId = "keys-" + Guid.NewGuid().ToString("N"), AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build();
+        consumer.Subscribe(topic);
+        var read = new List<(string? Key, int Line)>();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (read.Count < lines.Count && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(500)) is { } cr)
+            {
+                read.Add((cr.Message.Key, lines.IndexOf(Encoding.UTF8.GetString(cr.Message.Value))));
+            }
+        }
+        consumer.Close();
+        return [.. read.OrderBy(r => r.Line).Select(r => r.Key)];
     }
 
     private sealed class FixedClock : TimeProvider

@@ -104,32 +104,6 @@ public sealed class CampaignCatalog : IReadOnlyCollection<Campaign>
         return With(definition);
     }
 
-    /// <summary>
-    /// One siyu.campaigns message: <paramref name="key"/> is the campaign_id, <paramref name="value"/>
-    /// the JSON definition or null for a tombstone. A message that cannot be applied (bad JSON,
-    /// invalid definition, a key that is not the value's campaign_id, a tombstone without key)
-    /// leaves the catalog as it was and says why in <see cref="CatalogUpdate.Error"/>, for the
-    /// dead-letter topic.
-    /// </summary>
-    public CatalogUpdate ApplyMessage(string? key, byte[]? value)
-    {
-        if (value is null)
-        {
-            return string.IsNullOrWhiteSpace(key)
-                ? new CatalogUpdate(this, "a campaign tombstone needs the campaign_id as its key")
-                : new CatalogUpdate(Without(key), null);
-        }
-        if (!Campaign.TryParse(value, out var campaign, out var error))
-        {
-            return new CatalogUpdate(this, error);
-        }
-        if (!string.IsNullOrEmpty(key) && !string.Equals(key, campaign.CampaignId, StringComparison.Ordinal))
-        {
-            return new CatalogUpdate(this, $"message key '{key}' is not the campaign_id '{campaign.CampaignId}' of its value");
-        }
-        return new CatalogUpdate(With(campaign), null);
-    }
-
     public IEnumerator<Campaign> GetEnumerator() => _byId.Values.GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
@@ -145,10 +119,4 @@ public sealed class CampaignCatalog : IReadOnlyCollection<Campaign>
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-}
-
-/// <summary>The catalog after one siyu.campaigns message; <see cref="Error"/> is set (and the catalog unchanged) when it could not be applied.</summary>
-public readonly record struct CatalogUpdate(CampaignCatalog Catalog, string? Error)
-{
-    public bool Applied => Error is null;
 }

@@ -7,17 +7,20 @@ namespace Siyu.Actors.Campaigns;
 /// <summary>
 /// Keeps this node's <see cref="CampaignCatalog"/> current from siyu.campaigns. Every node reads
 /// the whole topic from the start (a group of its own, nothing committed), so every node sees the
-/// same set; the latest definition of a campaign wins and a tombstone removes it.
+/// same set; which definition of a campaign wins is <see cref="CampaignDefinitions"/>' rule (the
+/// latest by Kafka timestamp), which does not depend on the order partitions are read in. No
+/// message is skipped silently: one that is not applied is a warning saying why.
 /// </summary>
 public sealed class CampaignFeed(string bootstrapServers, string topic, IReadOnlyDictionary<string, string> client, ILogger<CampaignFeed> log, KafkaHealth? health = null)
 {
     private CampaignCatalog _current = CampaignCatalog.Empty;
+    private readonly CampaignDefinitions _definitions = new();
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public CampaignCatalog Current => Volatile.Read(ref _current);
 
-    /// <summary>After a campaign is added, replaced (the campaign) or removed (null).</summary>
-    public event Action<string, Campaign?>? Changed;
+    /// <summary>After a campaign is added, replaced (the campaign) or removed (null), with the stamp of the message that did it.</summary>
+    public event Action<string, Campaign?, DefinitionStamp>? Changed;
 
     /// <summary>Completes once the feed has read to the end of the topic as it was at start-up.</summary>
     public Task CaughtUp => _caughtUp.Task;
@@ -59,17 +62,18 @@ public sealed class CampaignFeed(string bootstrapServers, string topic, IReadOnl
                     }
                     continue;
                 }
-                var update = Current.ApplyMessage(cr.Message.Key, cr.Message.Value);
-                if (update.Error is { } error)
+                var stamp = new DefinitionStamp(cr.Message.Timestamp.UnixTimestampMs, cr.Partition.Value, cr.Offset.Value);
+                var outcome = _definitions.Apply(cr.Message.Key, cr.Message.Value, stamp);
+                if (outcome.Warning is { } warning)
                 {
-                    log.LogWarning("Campaign at {Topic}/{Partition}@{Offset} ignored: {Error}", cr.Topic, cr.Partition.Value, cr.Offset.Value, error);
+                    log.LogWarning("Campaign message at {Topic}/{Partition}@{Offset}: {Problem}", cr.Topic, cr.Partition.Value, cr.Offset.Value, warning);
+                }
+                if (!outcome.Applied)
+                {
                     continue;
                 }
-                Volatile.Write(ref _current, update.Catalog);
-                if (cr.Message.Key is { } id)
-                {
-                    Changed?.Invoke(id, update.Catalog.Find(id));
-                }
+                Volatile.Write(ref _current, _definitions.Catalog);
+                Changed?.Invoke(outcome.CampaignId!, outcome.Definition, stamp);
             }
         }
         catch (OperationCanceledException)

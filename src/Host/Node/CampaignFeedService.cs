@@ -6,11 +6,9 @@ namespace Siyu.Host.Node;
 /// <summary>Runs the node's campaign feed, and copies each campaign to ClickHouse for sell-through.</summary>
 public sealed class CampaignFeedService(CampaignFeed feed, SinkService sinks, ILogger<CampaignFeedService> log) : BackgroundService
 {
-    private ulong _version;
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        feed.Changed += async (id, campaign) =>
+        feed.Changed += async (id, campaign, stamp) =>
         {
             if (campaign is null)
             {
@@ -31,7 +29,8 @@ public sealed class CampaignFeedService(CampaignFeed feed, SinkService sinks, IL
                     StartsAt = campaign.StartsAt,
                     EndsAt = campaign.EndsAt,
                     AttributionWindowHours = (ushort)Math.Clamp(campaign.AttributionWindow.TotalHours, 0, ushort.MaxValue),
-                    Version = Interlocked.Increment(ref _version),
+                    // The feed's order, not a counter: the latest definition wins in ClickHouse too, across restarts.
+                    Version = stamp.Version,
                     UpdatedAt = DateTimeOffset.UtcNow,
                 }, stoppingToken);
             }

@@ -172,9 +172,13 @@ public class CampaignCatalogTests
     [Fact]
     public void The_latest_definition_wins_and_a_tombstone_removes()
     {
-        var v1 = CampaignCatalog.Empty.ApplyMessage("C1", Json("C1", skus: "[\"A\"]")).Catalog;
-        var v2 = v1.ApplyMessage("C1", Json("C1", type: "solitaire", skus: "[\"B\"]")).Catalog;
-        var gone = v2.ApplyMessage("C1", null).Catalog;
+        var feed = new CampaignDefinitions();
+        Assert.True(feed.Apply("C1", Json("C1", skus: "[\"A\"]"), At(1)).Applied);
+        var v1 = feed.Catalog;
+        Assert.True(feed.Apply("C1", Json("C1", type: "solitaire", skus: "[\"B\"]"), At(2)).Applied);
+        var v2 = feed.Catalog;
+        Assert.True(feed.Apply("C1", null, At(3)).Applied);
+        var gone = feed.Catalog;
 
         Assert.Equal(CampaignType.FlashSale, v1.Find("C1")!.Type);
         Assert.Equal(CampaignType.Solitaire, v2.Find("C1")!.Type);
@@ -187,6 +191,8 @@ public class CampaignCatalogTests
         Assert.Equal(CampaignType.FlashSale, v1.Find("C1")!.Type);
         Assert.Empty(CampaignCatalog.Empty);
     }
+
+    private static DefinitionStamp At(long ms, int partition = 0, long offset = -1) => new(ms, partition, offset < 0 ? ms : offset);
 
     [Fact]
     public void Typed_updates_behave_like_messages()
@@ -206,24 +212,87 @@ public class CampaignCatalogTests
     [Fact]
     public void Messages_that_cannot_be_applied_leave_the_catalog_and_say_why()
     {
-        var catalog = CampaignCatalog.Empty.ApplyMessage("C1", Json("C1")).Catalog;
+        var feed = new CampaignDefinitions();
+        feed.Apply("C1", Json("C1"), At(1));
+        var catalog = feed.Catalog;
 
-        var bad = catalog.ApplyMessage("C1", Encoding.UTF8.GetBytes("{\"campaign_id\": \"C1\", \"type\": \"nope\"}"));
+        var bad = feed.Apply("C1", Encoding.UTF8.GetBytes("{\"campaign_id\": \"C1\", \"type\": \"nope\"}"), At(2));
         Assert.False(bad.Applied);
-        Assert.Same(catalog, bad.Catalog);
-        Assert.Contains("type 'nope'", bad.Error, StringComparison.Ordinal);
+        Assert.Same(catalog, feed.Catalog);
+        Assert.Contains("type 'nope'", bad.Warning, StringComparison.Ordinal);
 
-        var mismatch = catalog.ApplyMessage("C9", Json("C1"));
-        Assert.Same(catalog, mismatch.Catalog);
-        Assert.Equal("message key 'C9' is not the campaign_id 'C1' of its value", mismatch.Error);
+        var mismatch = feed.Apply("C9", Json("C1"), At(3));
+        Assert.False(mismatch.Applied);
+        Assert.Same(catalog, feed.Catalog);
+        Assert.Equal("message key 'C9' is not the campaign_id 'C1' of its value; ignored", mismatch.Warning);
 
-        var keyless = catalog.ApplyMessage(null, null);
-        Assert.Same(catalog, keyless.Catalog);
-        Assert.NotNull(keyless.Error);
+        var keyless = feed.Apply(null, null, At(4));
+        Assert.False(keyless.Applied);
+        Assert.Same(catalog, feed.Catalog);
+        Assert.NotNull(keyless.Warning);
 
-        var unkeyed = catalog.ApplyMessage(null, Json("C2"));
+        // Unkeyed: taken as its campaign_id, applied, and said.
+        var unkeyed = feed.Apply(null, Json("C2"), At(5));
         Assert.True(unkeyed.Applied);
-        Assert.True(unkeyed.Catalog.Contains("C2"));
+        Assert.Equal("C2", unkeyed.CampaignId);
+        Assert.Contains("no message key; taken as campaign C2", unkeyed.Warning, StringComparison.Ordinal);
+        Assert.True(feed.Catalog.Contains("C2"));
+
+        // Keyed and valid: applied without a word; the same stamp again (a re-read) is not newer.
+        var keyed = feed.Apply("C3", Json("C3"), At(6));
+        Assert.Equal(new DefinitionOutcome("C3", true, feed.Catalog.Find("C3"), null), keyed);
+        var again = feed.Apply("C3", Json("C3", window: 48), At(6));
+        Assert.False(again.Applied);
+        Assert.Contains("older than the definition already applied", again.Warning, StringComparison.Ordinal);
+        Assert.Equal(24, feed.Catalog.Find("C3")!.AttributionWindow.TotalHours);
+    }
+
+    [Fact]
+    public void Whatever_order_the_partitions_are_read_in_the_latest_by_kafka_timestamp_wins()
+    {
+        // One campaign defined four times, unkeyed, so in two partitions; then removed, then defined again.
+        var messages = new List<(string? Key, byte[]? Value, DefinitionStamp At)>
+        {
+            (null, Json("F1", window: 1), new(1_000, 0, 0)),
+            (null, Json("F1", window: 2), new(2_000, 1, 0)),
+            ("F1", Json("F1", window: 3), new(3_000, 0, 1)),
+            (null, Json("F1", window: 4), new(4_000, 1, 1)),
+            ("F1", null, new(5_000, 0, 2)),
+            ("F1", Json("F1", window: 6), new(6_000, 1, 2)),
+            ("F2", Json("F2", window: 7), new(6_500, 0, 3)),
+        };
+        // Each interleaving keeps each partition's own order, as a consumer reads them.
+        var p0 = messages.Where(m => m.At.Partition == 0).ToList();
+        var p1 = messages.Where(m => m.At.Partition == 1).ToList();
+        var orders = new[] { p0.Concat(p1), p1.Concat(p0), Interleave(p0, p1), Interleave(p1, p0) };
+        foreach (var (order, upTo) in orders.SelectMany(o => new[] { 4_500L, 5_500L, long.MaxValue }.Select(t => (o, t))))
+        {
+            var feed = new CampaignDefinitions();
+            foreach (var m in order.Where(m => m.At.TimestampMs <= upTo))
+            {
+                feed.Apply(m.Key, m.Value, m.At);
+            }
+            var expected = upTo switch { 4_500 => (double?)4, 5_500 => null, _ => 6 };
+            Assert.Equal(expected, feed.Catalog.Find("F1")?.AttributionWindow.TotalHours);
+        }
+        // A ClickHouse version orders like the stamp, so ReplacingMergeTree keeps the same one after a restart.
+        Assert.True(new DefinitionStamp(2_000, 0, 9).Version > new DefinitionStamp(1_999, 5, 1).Version);
+        Assert.True(new DefinitionStamp(2_000, 1, 0).Version > new DefinitionStamp(2_000, 0, 9).Version);
+    }
+
+    private static IEnumerable<T> Interleave<T>(List<T> a, List<T> b)
+    {
+        for (var i = 0; i < Math.Max(a.Count, b.Count); i++)
+        {
+            if (i < a.Count)
+            {
+                yield return a[i];
+            }
+            if (i < b.Count)
+            {
+                yield return b[i];
+            }
+        }
     }
 
     [Fact]
@@ -239,13 +308,13 @@ public class CampaignCatalogTests
     {
         var catalog = CampaignCatalog.Empty;
         Assert.Equal(TimeSpan.Zero, catalog.LongestWindow);
-        catalog = catalog.ApplyMessage("A", Json("A", window: 2)).Catalog.ApplyMessage("B", Json("B", window: 48)).Catalog;
+        catalog = catalog.With(Campaign.Parse(Json("A", window: 2))).With(Campaign.Parse(Json("B", window: 48)));
         Assert.Equal(TimeSpan.FromHours(48), catalog.LongestWindow);
-        catalog = catalog.ApplyMessage("B", Json("B", window: 1)).Catalog; // shortened
+        catalog = catalog.With(Campaign.Parse(Json("B", window: 1))); // shortened
         Assert.Equal(TimeSpan.FromHours(2), catalog.LongestWindow);
-        catalog = catalog.ApplyMessage("C", Json("C", window: 72)).Catalog.ApplyMessage("C", null).Catalog;
+        catalog = catalog.With(Campaign.Parse(Json("C", window: 72))).Without("C");
         Assert.Equal(TimeSpan.FromHours(2), catalog.LongestWindow);
-        catalog = catalog.ApplyMessage("A", null).Catalog;
+        catalog = catalog.Without("A");
         Assert.Equal(TimeSpan.FromHours(1), catalog.LongestWindow);
     }
 }
