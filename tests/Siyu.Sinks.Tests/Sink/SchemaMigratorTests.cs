@@ -5,6 +5,7 @@ using Siyu.Sinks.Tests.ClickHouse;
 namespace Siyu.Sinks.Tests.Sink;
 
 [Collection(ChDbCollection.Name)]
+[Trait("Clock", "sensitive")] // the node's clock stamps applied_at; chDB's is another one
 public sealed class SchemaMigratorTests(ChDbFixture fixture)
 {
     private static readonly string[] Tables =
@@ -84,8 +85,10 @@ public sealed class SchemaMigratorTests(ChDbFixture fixture)
     {
         var db = fixture.NewDatabase("schemachg");
         await new SchemaMigrator(fixture.Engine, db).MigrateAsync();
+        // The edit is recorded after the original, measured on the table's own times: the migrator stamps
+        // rows with the node's clock, chDB's now64() is another clock (and faketime moves only one of them).
         await fixture.Engine.ExecuteAsync(
-            $"INSERT INTO `{db}`.schema_version VALUES (1, '001_tables.sql', 'edited', now64(3) + 1)");
+            $"INSERT INTO `{db}`.schema_version SELECT 1, '001_tables.sql', 'edited', max(applied_at) + 1 FROM `{db}`.schema_version");
 
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => new SchemaMigrator(fixture.Engine, db).MigrateAsync());
         Assert.Contains("001_tables.sql", ex.Message, StringComparison.Ordinal);
