@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Prometheus;
@@ -16,13 +17,22 @@ namespace Siyu.Sinks.Tests.Sink;
 /// Every panel and variable query of dashboards/*.json, expanded as Grafana would, runs on chDB
 /// against the scenario's data (written through the sinks) and returns rows.
 /// </summary>
+/// <remarks>
+/// Sales, touches and operations keep their calendar dates (nothing in ClickHouse ages them), but
+/// pipeline_metrics has a 30-day TTL on chDB's clock: its samples are written in the last hour,
+/// so they are never expired whatever the date of the run.
+/// </remarks>
 [Collection(ChDbCollection.Name)]
+[Trait("Clock", "sensitive")]
 public sealed class DashboardTests(ChDbFixture fixture, ITestOutputHelper output)
 {
     public const string DatasourceUid = DashboardFiles.DatasourceUid;
     private static readonly string[] Expected = DashboardFiles.Names;
     private static readonly DateTimeOffset From = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset To = new(2026, 12, 31, 0, 0, 0, TimeSpan.Zero);
+
+    // The first pipeline sample: a whole minute, half an hour before the run (see remarks).
+    private static readonly DateTimeOffset MetricsStart = StartOfMinute(TimeProvider.System.GetUtcNow().AddMinutes(-30));
     private static Task<string>? s_database;
 
     public static string DashboardsDirectory() => DashboardFiles.Directory();
@@ -82,7 +92,9 @@ public sealed class DashboardTests(ChDbFixture fixture, ITestOutputHelper output
         {
             variables["store"] = selection;
             variables["instance"] = selection == GrafanaMacros.All ? selection : ["node-a"];
-            var macros = new GrafanaMacros { From = From, To = To, Variables = variables, Database = db };
+            var macros = file == "pipeline.json"
+                ? new GrafanaMacros { From = MetricsStart.AddHours(-1), To = MetricsStart.AddHours(1), Variables = variables, Database = db }
+                : new GrafanaMacros { From = From, To = To, Variables = variables, Database = db };
             foreach (var (title, sql) in Queries(dashboard))
             {
                 var expanded = macros.Expand(sql);
@@ -111,8 +123,8 @@ public sealed class DashboardTests(ChDbFixture fixture, ITestOutputHelper output
         var db = await PopulatedDatabase();
         var macros = new GrafanaMacros
         {
-            From = SalesScenario.Day.AddMinutes(-1),
-            To = SalesScenario.Day.AddMinutes(3),
+            From = MetricsStart.AddMinutes(-1),
+            To = MetricsStart.AddMinutes(3),
             Variables = new Dictionary<string, string[]> { ["instance"] = GrafanaMacros.All },
             Database = db,
         };
@@ -129,9 +141,9 @@ public sealed class DashboardTests(ChDbFixture fixture, ITestOutputHelper output
         Assert.Equal((2 * 6 * 3) + 12, deadLetters.Single(r => r["reason"].GetString() == "malformed_json")["dead_letters"].GetDouble());
         Assert.Equal(2 * 6, deadLetters.Single(r => r["reason"].GetString() == "unknown_type")["dead_letters"].GetDouble());
 
-        // Lag: partitions 0 and 1 of siyu.pos summed over both nodes, the latest sample per interval (k = 3 at 02:00:45).
+        // Lag: partitions 0 and 1 of siyu.pos summed over both nodes, the latest sample per interval (k = 3, 45 s into the first minute).
         var lag = await fixture.Engine.QueryRowsAsync<Dictionary<string, JsonElement>>(macros.Expand(pipeline["Consumer lag by topic"]));
-        Assert.Equal(2 * ((100 - (3 * 10)) + 50), lag.Single(r => r["time"].GetString() == "2026-11-24 02:00:00")["value"].GetDouble());
+        Assert.Equal(2 * ((100 - (3 * 10)) + 50), lag.Single(r => r["time"].GetString() == MetricsStart.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture))["value"].GetDouble());
 
         // 98 rows seen at 0.3 s and 2 at 20 s per interval: p50 in the 0.5 s bucket, p99 in the 30 s one.
         var freshness = await fixture.Engine.QueryRowsAsync<Dictionary<string, JsonElement>>(macros.Expand(pipeline["Freshness p50 / p99 by table"]));
@@ -171,6 +183,8 @@ public sealed class DashboardTests(ChDbFixture fixture, ITestOutputHelper output
         e.ValueKind == JsonValueKind.String ? double.Parse(e.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : e.GetDouble();
 
     private sealed record RateRow(DateTimeOffset Time, string Label, double? PerSecond);
+
+    private static DateTimeOffset StartOfMinute(DateTimeOffset t) => new(t.Ticks - (t.Ticks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
 
     private static string Truncate(string s) => s.Length <= 160 ? s : s[..160] + "…";
 
@@ -255,7 +269,7 @@ public sealed class DashboardTests(ChDbFixture fixture, ITestOutputHelper output
                 lag.WithLabels("siyu.pos", "1").Set(50);
                 inFlight.Set(k * 7);
                 queued.WithLabels("attributed_sales").Set(k * 100);
-                var written = await recorder.RecordAsync(at: SalesScenario.Day.AddSeconds(15 * k));
+                var written = await recorder.RecordAsync(at: MetricsStart.AddSeconds(15 * k));
                 Assert.True(written > (k == 0 ? 0 : 20), $"only {written} samples recorded");
             }
         }
@@ -264,6 +278,6 @@ public sealed class DashboardTests(ChDbFixture fixture, ITestOutputHelper output
         var restarted = Metrics.NewCustomRegistry();
         Metrics.WithCustomRegistry(restarted).CreateCounter("siyu_deadletters_total", "dead letters", "reason").WithLabels("malformed_json").Inc(12);
         await new PipelineMetricsRecorder(engine, db, new PipelineMetricsOptions { Instance = "node-a" }, restarted)
-            .RecordAsync(at: SalesScenario.Day.AddSeconds(15 * 8));
+            .RecordAsync(at: MetricsStart.AddSeconds(15 * 8));
     }
 }
