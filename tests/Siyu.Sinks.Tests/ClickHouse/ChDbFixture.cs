@@ -30,7 +30,9 @@ public sealed class ChDbFixture
 
     // The engine keeps its directory until the process ends, and dropping the test databases would
     // not free it either (a plain DROP deletes the files minutes later; DROP … SYNC hangs in chDB
-    // 26.5). So each run removes what earlier, finished runs left: their process is gone.
+    // 26.5). So each run removes what earlier, finished runs left: their process is gone. Not by
+    // age: file times are the kernel's real clock, and a run under faketime would take every
+    // directory, those of runs still going included, for a stale one.
     private static void RemoveStaleRuns()
     {
         if (!Directory.Exists(Root))
@@ -42,8 +44,7 @@ public sealed class ChDbFixture
         {
             var pidText = dir.Name[(dir.Name.LastIndexOf('-') + 1)..];
             var finished = !int.TryParse(pidText, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                || !IsRunning(pid)
-                || dir.LastWriteTimeUtc < DateTime.UtcNow.AddDays(-1);
+                || !IsRunning(pid);
             if (finished)
             {
                 try
