@@ -122,6 +122,8 @@ public sealed partial class OpenApiDocumentTests(NodeFixture node, ITestOutputHe
 
         using var metrics = await node.Http.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        // What deploy/prometheus/alerts.yml watches for the journal.
+        Assert.Contains("\nsiyu_journal_failing 0", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.NotNull(doc["paths"]!["/metrics"]!["get"]!["responses"]!["200"]!["content"]!["text/plain"]);
     }
 

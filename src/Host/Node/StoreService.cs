@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Polly;
 using Polly.Retry;
+using Prometheus;
 using Siyu.Actors.Hosting;
 using Siyu.Actors.Publishing;
 using Siyu.Actors.Storage;
@@ -18,6 +19,10 @@ namespace Siyu.Host.Node;
 /// </summary>
 public sealed class StoreService(SiyuSettings settings, ISalesWriter rows, ILoggerFactory loggers) : IHostedService, IHealthCheck
 {
+    /// <summary>Read at each scrape from the store's save status, as the health check reads it (alert SiyuJournalFailing).</summary>
+    private static readonly Gauge JournalFailing = Metrics.CreateGauge(
+        "siyu_journal_failing", "1 while customers' saves to the journal fail (from the first failed batch to the next success), else 0.");
+
     private CustomerStore? _store;
     private Committer? _committer;
 
@@ -53,6 +58,8 @@ public sealed class StoreService(SiyuSettings settings, ISalesWriter rows, ILogg
             _store = await retry.ExecuteAsync(async ct => await CustomerStore.OpenAsync(options, log, ct), cancellationToken);
         }
         _committer = new Committer(_store, rows, loggers.CreateLogger<Committer>());
+        var store = _store;
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(() => JournalFailing.Set(store.Status.Failing is null ? 0 : 1));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
