@@ -61,7 +61,7 @@ public sealed class CustomerActor : ReceiveActor, IWithTimers
             Run(CustomerLifecycle.HandOverFailed(_life, f.Cause));
         });
         Receive<ResumeHandOver>(_ => Run(CustomerLifecycle.ResumeHandOver(_life, Ctx())));
-        Receive<IdsReleased>(_ => Run(CustomerLifecycle.IdsReleased(_life)));
+        Receive<IdsReleased>(_ => Run(CustomerLifecycle.IdsReleased(_life, Ctx())));
         Receive<TombstoneSaved>(_ => Run(CustomerLifecycle.TombstoneSaved(_life)));
         Receive<EraseFailed>(f =>
         {
@@ -74,6 +74,13 @@ public sealed class CustomerActor : ReceiveActor, IWithTimers
             _log.Warning(f.Cause, "Publishing operations of customer {0} failed; retried after its next save", _life.CustomerId);
             _life = CustomerLifecycle.OutboxFailed(_life, f.Ids);
         });
+        Receive<ChangesPublished>(p => Run(CustomerLifecycle.ChangesPublished(_life, p.Ids)));
+        Receive<ChangesFailed>(f =>
+        {
+            _log.Warning(f.Cause, "Publishing profile changes of customer {0} failed; retried in {1}", _life.CustomerId, CustomerLifecycle.ChangesRetry);
+            Run(CustomerLifecycle.ChangesFailed(_life, f.Ids));
+        });
+        Receive<RetryChanges>(_ => Run(CustomerLifecycle.RetryChanges(_life)));
         Receive<Passivate>(_ =>
         {
             if (_life.Idle)
@@ -83,6 +90,7 @@ public sealed class CustomerActor : ReceiveActor, IWithTimers
             }
             else
             {
+                Run(CustomerLifecycle.BeforeLeaving(_life, Ctx())); // saves a shorter change outbox, then leaves next time
                 Context.Parent.Tell(new PassivationRefused(_life.CustomerId));
             }
         });
@@ -130,6 +138,18 @@ public sealed class CustomerActor : ReceiveActor, IWithTimers
                     var ids = p.Notices.Select(n => n.Id).ToList();
                     _options.Operations.PublishAsync(p.CustomerId, p.Notices, CancellationToken.None)
                         .PipeTo(Self, success: () => new OutboxPublished(ids), failure: e => new OutboxFailed(e, ids));
+                    break;
+                case PublishChanges p:
+                    var changeIds = new List<string>(p.Changes.Length);
+                    foreach (var c in p.Changes)
+                    {
+                        changeIds.Add(c.ChangeId!);
+                    }
+                    _options.Publisher.PublishChangesAsync(p.CustomerId, p.Changes, p.Tombstone, CancellationToken.None)
+                        .PipeTo(Self, success: () => new ChangesPublished(changeIds), failure: e => new ChangesFailed(e, changeIds));
+                    break;
+                case RetryChangesAfter r:
+                    Timers.StartSingleTimer("changes", RetryChanges.Instance, r.Delay);
                     break;
                 case RetrySaveAfter r:
                     Timers.StartSingleTimer("save", RetrySave.Instance, r.Delay);
@@ -186,15 +206,11 @@ public sealed class CustomerActor : ReceiveActor, IWithTimers
             .PipeTo(Self, success: () => SaveSucceeded.Instance, failure: e => new SaveFailed(e, e is CommitFailedException { RowsWritten: true }));
     }
 
-    /// <summary>One profile per save, never for state that is not yet durable: bursts coalesce.</summary>
+    /// <summary>One profile per save, never for state that is not yet durable: bursts coalesce. Its changes go through the outbox.</summary>
     private void Announce(Announce a)
     {
-        var now = _options.Clock.GetUtcNow();
-        var profile = Profile.Project(a.Saved, now, _options.Rules);
-        IReadOnlyList<ProfileChange> changes = a.WithChanges
-            ? Profile.Changes(a.Before is null || a.Before.IsNew ? null : Profile.Project(a.Before, now, _options.Rules), profile, now)
-            : [];
-        _options.Publisher.Publish(profile, Profile.ToJson(profile), changes);
+        var profile = Profile.Project(a.Saved, _options.Clock.GetUtcNow(), _options.Rules);
+        _options.Publisher.Publish(profile, Profile.ToJson(profile), []);
     }
 
     private void Forward(Forward f)
@@ -259,6 +275,15 @@ public sealed class CustomerActor : ReceiveActor, IWithTimers
     internal sealed record OutboxPublished(IReadOnlyCollection<string> Ids);
 
     internal sealed record OutboxFailed(Exception Cause, IReadOnlyCollection<string> Ids);
+
+    internal sealed record ChangesPublished(IReadOnlyCollection<string> Ids);
+
+    internal sealed record ChangesFailed(Exception Cause, IReadOnlyCollection<string> Ids);
+
+    internal sealed record RetryChanges
+    {
+        public static readonly RetryChanges Instance = new();
+    }
 
     /// <summary>From the shard: leave memory if idle (answered <see cref="Passivated"/> or <see cref="PassivationRefused"/>).</summary>
     internal sealed record Passivate

@@ -102,6 +102,9 @@ public static class CustomerDecider
                     CustomerId = state.CustomerId,
                     CreatedAt = state.CreatedAt,
                     MergedInto = merged.SurvivorId,
+                    // Its own change events still go out under its id (the "merged" one among them).
+                    ChangeOutbox = state.ChangeOutbox,
+                    ChangesRecorded = state.ChangesRecorded,
                     Version = version,
                     UpdatedAt = updatedAt,
                 };

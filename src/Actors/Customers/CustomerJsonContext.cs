@@ -24,6 +24,7 @@ namespace Siyu.Actors.Customers;
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(Membership[]))]
 [JsonSerializable(typeof(MembershipChange[]))]
+[JsonSerializable(typeof(ProfileChange[]))]
 [JsonSerializable(typeof(TagValue[]))]
 [JsonSerializable(typeof(RecentOrder[]))]
 [JsonSerializable(typeof(RefundEntry[]))]

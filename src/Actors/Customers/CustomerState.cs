@@ -82,6 +82,26 @@ public sealed record CustomerState
     [JsonIgnore]
     public OperationsState Ops => Operations ?? OperationsState.Empty;
 
+    /// <summary>
+    /// The siyu.profile-changes outbox: changes recorded when a save began, saved with it, published
+    /// after it and dropped only once Kafka acknowledged them (the shorter outbox rides along with
+    /// the next save). Not written while empty, so most snapshots carry nothing for it.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public EquatableArray<ProfileChange> ChangeOutbox { get; init; }
+
+    /// <summary>How many profile changes this customer has recorded: the sequence in their change_id.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public long ChangesRecorded { get; init; }
+
+    /// <summary>
+    /// Being erased: every personal field is already gone (the state is empty but for the customer
+    /// ids it absorbed and the "erased" change in <see cref="ChangeOutbox"/>); once Kafka confirmed
+    /// that change the row becomes a tombstone. Saved with a wake, so a crash before that resumes it.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Erasing { get; init; }
+
     /// <summary>This state with <paramref name="ops"/> (kept null when empty, so most snapshots carry nothing for it).</summary>
     public CustomerState WithOps(OperationsState ops) => this with { Operations = ops.IsEmpty ? null : ops };
 

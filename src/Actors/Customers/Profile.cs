@@ -63,21 +63,32 @@ public sealed record ProfileService(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] DateTimeOffset? DueAt);
 
 /// <summary>
-/// A siyu.profile-changes value: {customer_id, change, at, ...}; the extra fields depend on the
-/// change and are omitted when not relevant.
+/// A siyu.profile-changes value: {customer_id, change, at, change_id, ...}; the extra fields depend
+/// on the change and are omitted when not relevant. Value equality (it is kept in the customer's
+/// saved outbox until Kafka acknowledged it).
 /// </summary>
 public sealed record ProfileChange
 {
     public required string CustomerId { get; init; }
     public required string Change { get; init; }
     public required DateTimeOffset At { get; init; }
+
+    /// <summary>
+    /// Stable id ("{customer_id}:{n}", or the notice id of an operations change): a change published
+    /// again after a crash carries the same, so subscribers drop repeats by it. Null only in
+    /// change values built outside a customer (tests, tools).
+    /// </summary>
+    public string? ChangeId { get; init; }
+
     public string? GroupId { get; init; }
     public string? Tag { get; init; }
     public string? Value { get; init; }
     public string? PreviousValue { get; init; }
     public ProfileSegment? Segment { get; init; }
     public ProfileSegment? PreviousSegment { get; init; }
-    public IReadOnlyList<string>? MergedFrom { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public EquatableArray<string> MergedFrom { get; init; }
+
     public string? MergedInto { get; init; }
 
     // Operations (service_due, churn_risk, birthday_reminder, anniversary_reminder): see Operations/OperationsNotice.
@@ -196,18 +207,23 @@ public static class Profile
         void Add(ProfileChange change) => (changes ??= []).Add(change);
         ProfileChange Change(string change) => new() { CustomerId = id, Change = change, At = at };
 
+        ProfileSegment SegmentOf(CustomerState s)
+        {
+            var segment = Segments.Of(s, at, rules);
+            return new ProfileSegment(segment.Frequency.WireName(), segment.State.WireName(), at);
+        }
         if (after.MergedInto is { } into)
         {
+            if (b is null)
+            {
+                // Absorbed before its first save: it existed all the same (subscribers saw no "created").
+                Add(Change(ProfileChanges.Created) with { Segment = SegmentOf(after) });
+            }
             if (b?.MergedInto != into)
             {
                 Add(Change(ProfileChanges.Merged) with { MergedInto = into });
             }
             return (IReadOnlyList<ProfileChange>?)changes ?? [];
-        }
-        ProfileSegment SegmentOf(CustomerState s)
-        {
-            var segment = Segments.Of(s, at, rules);
-            return new ProfileSegment(segment.Frequency.WireName(), segment.State.WireName(), at);
         }
         var segmentAfter = SegmentOf(after);
         if (b is null)
@@ -224,7 +240,7 @@ public static class Profile
         }
         if (absorbed is not null)
         {
-            Add(Change(ProfileChanges.Merged) with { MergedFrom = absorbed });
+            Add(Change(ProfileChanges.Merged) with { MergedFrom = EquatableArray.Own(absorbed) });
         }
         var wasIn = b?.InPrivateDomain ?? false;
         if (after.InPrivateDomain != wasIn)
@@ -302,7 +318,7 @@ public static class Profile
     /// The change events from <paramref name="before"/> (null: not published yet) to
     /// <paramref name="after"/>, in a stable order: created, merged, private domain,
     /// group_joined/left (by group id), tag_changed (by tag), segment_changed.
-    /// A customer that was just absorbed reports only "merged" (with merged_into): its groups and
+    /// A customer that was just absorbed reports only "merged" (with merged_into; "created" first when it was never published): its groups and
     /// tags moved to the survivor, it did not leave them.
     /// </summary>
     public static IReadOnlyList<ProfileChange> Changes(CustomerProfile? before, CustomerProfile after, DateTimeOffset at)
@@ -315,6 +331,10 @@ public static class Profile
 
         if (after.MergedInto is { } into)
         {
+            if (before is null)
+            {
+                changes.Add(Change(ProfileChanges.Created) with { Segment = after.Segment });
+            }
             if (before?.MergedInto != into)
             {
                 changes.Add(Change(ProfileChanges.Merged) with { MergedInto = into });
@@ -328,7 +348,7 @@ public static class Profile
         var absorbed = after.MergedFrom.Except(before?.MergedFrom ?? [], StringComparer.Ordinal).ToArray();
         if (absorbed.Length > 0)
         {
-            changes.Add(Change(ProfileChanges.Merged) with { MergedFrom = absorbed });
+            changes.Add(Change(ProfileChanges.Merged) with { MergedFrom = EquatableArray.Own(absorbed) });
         }
         var wasIn = before?.InPrivateDomain ?? false;
         if (after.InPrivateDomain != wasIn)

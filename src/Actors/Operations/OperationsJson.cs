@@ -15,6 +15,7 @@ public static class OperationsJson
         CustomerId = customerId,
         Change = n.Kind,
         At = n.At,
+        ChangeId = n.Id, // one id to deduplicate every change by; notice_id stays for existing readers
         NoticeId = n.Id,
         Task = n.Task,
         OrderId = n.OrderId,

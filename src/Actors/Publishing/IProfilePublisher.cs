@@ -12,7 +12,17 @@ public interface IProfilePublisher
     /// <param name="profileJson">Its siyu.profiles value.</param>
     void Publish(CustomerProfile profile, byte[] profileJson, IReadOnlyList<ProfileChange> changes);
 
-    /// <summary>Erasure: a tombstone (null value) on the profiles topic and an "erased" change.</summary>
+    /// <summary>
+    /// Profile changes from a customer's saved outbox (each with its change_id), and after them the
+    /// profile tombstone (null value) when <paramref name="tombstone"/> (an erasure). Completes
+    /// when Kafka acknowledged every record: only then does the customer drop them from its
+    /// outbox, so a failure or a crash publishes them again. Publishers that keep no change
+    /// events complete at once.
+    /// </summary>
+    Task PublishChangesAsync(string customerId, IReadOnlyList<ProfileChange> changes, bool tombstone, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    /// <summary>Erasure done (the tombstone and the "erased" change were published before): forget the customer.</summary>
     void Erase(string customerId, DateTimeOffset at);
 }
 

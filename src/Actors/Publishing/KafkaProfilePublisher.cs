@@ -22,11 +22,25 @@ public sealed class KafkaProfilePublisher(IProducer<byte[]?, byte[]> producer, T
         }
     }
 
-    public void Erase(string customerId, DateTimeOffset at)
+    /// <summary>Awaited deliveries (the customer's outbox keeps them until then); one partition per key keeps their order.</summary>
+    public Task PublishChangesAsync(string customerId, IReadOnlyList<ProfileChange> changes, bool tombstone, CancellationToken cancellationToken)
     {
         var key = Encoding.UTF8.GetBytes(customerId);
-        Produce(topics.Profiles, key, null);
-        Produce(topics.ProfileChanges, key, Profile.ToJson(new ProfileChange { CustomerId = customerId, Change = "erased", At = at }));
+        var deliveries = new Task[changes.Count + (tombstone ? 1 : 0)];
+        for (var i = 0; i < changes.Count; i++)
+        {
+            deliveries[i] = producer.ProduceAsync(topics.ProfileChanges, new Message<byte[]?, byte[]> { Key = key, Value = Profile.ToJson(changes[i]) }, cancellationToken);
+        }
+        if (tombstone)
+        {
+            deliveries[^1] = producer.ProduceAsync(topics.Profiles, new Message<byte[]?, byte[]> { Key = key, Value = null! }, cancellationToken);
+        }
+        return deliveries.Length == 1 ? deliveries[0] : Task.WhenAll(deliveries);
+    }
+
+    /// <summary>The tombstone and the "erased" change went out, acknowledged, through <see cref="PublishChangesAsync"/>.</summary>
+    public void Erase(string customerId, DateTimeOffset at)
+    {
     }
 
     private void Produce(string topic, byte[] key, byte[]? value)

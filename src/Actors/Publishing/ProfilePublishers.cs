@@ -16,6 +16,20 @@ public sealed class ProfilePublishers(params IProfilePublisher[] publishers) : I
         }
     }
 
+    public Task PublishChangesAsync(string customerId, IReadOnlyList<ProfileChange> changes, bool tombstone, CancellationToken cancellationToken)
+    {
+        if (publishers.Length == 1)
+        {
+            return publishers[0].PublishChangesAsync(customerId, changes, tombstone, cancellationToken);
+        }
+        var tasks = new Task[publishers.Length];
+        for (var i = 0; i < publishers.Length; i++)
+        {
+            tasks[i] = publishers[i].PublishChangesAsync(customerId, changes, tombstone, cancellationToken);
+        }
+        return Task.WhenAll(tasks);
+    }
+
     public void Erase(string customerId, DateTimeOffset at)
     {
         foreach (var p in publishers)

@@ -48,8 +48,12 @@ public sealed class LifecycleTests : TestKit
         var outcome = Assert.Single(Outcomes(effects));
         Assert.Equal(OutcomeKind.Accepted, outcome.Kind);
         Assert.Contains(effects, e => e is BecameDurable d && d.State.Stats.Orders == 1);
-        Assert.Contains(effects, e => e is Announce { WithChanges: true });
-        Assert.True(life.Idle);
+        Assert.Contains(effects, e => e is Announce);
+        // The save's changes (created) were in the saved state and go out now, acknowledged.
+        var publish = Assert.Single(effects.OfType<PublishChanges>());
+        Assert.Equal([ProfileChanges.Created], publish.Changes.Select(c => c.Change));
+        (life, _) = CustomerLifecycle.ChangesPublished(life, [publish.Changes[0].ChangeId!]);
+        Assert.True(life.State.ChangeOutbox.IsEmpty);
     }
 
     [Fact]
@@ -94,7 +98,7 @@ public sealed class LifecycleTests : TestKit
         (life, effects) = CustomerLifecycle.Saved(life, Ctx);
         Assert.Equal(2, Outcomes(effects).Count);
         Assert.DoesNotContain(effects, e => e is Save);
-        Assert.True(life.Idle);
+        Assert.True(life is { Dirty: false, Saving: false, Waiting.IsEmpty: true, InSave.IsEmpty: true });
     }
 
     [Fact]
@@ -213,7 +217,20 @@ public sealed class LifecycleTests : TestKit
         Assert.Equal(life.CustomerId, Assert.Single(effects.OfType<ReleaseIds>()).Owner);
         (life, effects) = Observe(life, Ev.Order("O2", 1m, Ev.T0.AddMinutes(1)));
         Assert.Equal(OutcomeKind.Failed, Assert.Single(Outcomes(effects)).Kind); // retried by ingest
-        (life, effects) = CustomerLifecycle.IdsReleased(life);
+        (life, effects) = CustomerLifecycle.IdsReleased(life, Ctx);
+        // The personal data goes first: an emptied state holding only the "erased" change, with a wake.
+        var save = Assert.Single(effects.OfType<Save>());
+        Assert.True(save.State.Erasing);
+        Assert.Equal(0, save.State.Stats.Orders);
+        Assert.True(save.State.Ids.IsEmpty);
+        Assert.Equal(Ctx.Now + CustomerLifecycle.ErasureResumeAfter, save.NextWake);
+        (life, effects) = CustomerLifecycle.Saved(life, Ctx);
+        Assert.DoesNotContain(effects, e => e is Announce or BecameDurable);
+        var publish = Assert.Single(effects.OfType<PublishChanges>());
+        Assert.True(publish.Tombstone);
+        Assert.Equal(ProfileChanges.Erased, Assert.Single(publish.Changes).Change);
+        Assert.DoesNotContain(effects, e => e is WriteTombstone);
+        (life, effects) = CustomerLifecycle.ChangesPublished(life, [publish.Changes[0].ChangeId!]);
         Assert.Single(effects.OfType<WriteTombstone>());
         (life, effects) = CustomerLifecycle.TombstoneSaved(life);
         Assert.Single(effects.OfType<AnnounceErasure>());
@@ -252,15 +269,133 @@ public sealed class LifecycleTests : TestKit
     }
 
     [Fact]
-    public void A_saved_customer_starting_again_republishes_its_profile_without_changes()
+    public void A_saved_customer_starting_again_republishes_its_profile_and_its_unconfirmed_changes()
     {
-        var (life, _) = Observe(New(), Ev.Order("O1", 10m, Ev.T0));
-        var (started, effects) = CustomerLifecycle.Start(life.CustomerId, life.State, erased: false);
-        Assert.Contains(effects, e => e is Announce { WithChanges: false });
-        Assert.Contains(effects, e => e is BecameDurable);
-        Assert.True(started.Idle);
+        var (life, effects) = Observe(New(), Ev.Order("O1", 10m, Ev.T0));
+        var saved = Assert.Single(effects.OfType<Save>()).State;
+        var (started, startEffects) = CustomerLifecycle.Start(life.CustomerId, saved, erased: false);
+        Assert.Contains(startEffects, e => e is Announce);
+        Assert.Contains(startEffects, e => e is BecameDurable);
+        // Killed before Kafka confirmed "created": published again, with the same change_id.
+        var again = Assert.Single(startEffects.OfType<PublishChanges>());
+        Assert.Equal(saved.ChangeOutbox, again.Changes.ToEquatableArray());
+        Assert.False(started.Idle);
+        (started, _) = CustomerLifecycle.ChangesPublished(started, [again.Changes[0].ChangeId!]);
+        // Confirmed, but the saved outbox still holds it: one save before leaving memory, none before.
+        Assert.False(started.Idle);
+        var (leaving, leaveEffects) = CustomerLifecycle.BeforeLeaving(started, Ctx);
+        Assert.True(Assert.Single(leaveEffects.OfType<Save>()).State.ChangeOutbox.IsEmpty);
+        (leaving, _) = CustomerLifecycle.Saved(leaving, Ctx);
+        Assert.True(leaving.Idle);
+        var (_, clean) = CustomerLifecycle.Start(life.CustomerId, leaving.Durable, erased: false);
+        Assert.DoesNotContain(clean, e => e is PublishChanges);
         var (tombstone, none) = CustomerLifecycle.Start("c-x", null, erased: true);
         Assert.True(tombstone.Erased);
         Assert.Empty(none);
+    }
+
+    // ------------------------------------------------------------ profile-change outbox (issue 17)
+
+    [Fact]
+    public void Changes_ride_in_the_saved_state_and_leave_it_only_once_Kafka_acknowledged_them()
+    {
+        var (life, effects) = Observe(New(), Ev.Join("GR1", Ev.T0), Ev.Tag(Ev.T0, ("shoe_size", "42")));
+        var save = Assert.Single(effects.OfType<Save>());
+        // Recorded in the very state the save writes (no write of their own), with stable ids.
+        Assert.Equal(
+            [ProfileChanges.Created, ProfileChanges.JoinedPrivateDomain, ProfileChanges.GroupJoined, ProfileChanges.TagChanged],
+            save.State.ChangeOutbox.Select(c => c.Change));
+        Assert.Equal(["c-a:1", "c-a:2", "c-a:3", "c-a:4"], save.State.ChangeOutbox.Select(c => c.ChangeId));
+        Assert.Empty(effects.OfType<PublishChanges>()); // nothing goes out before the state is durable
+        // A durable wake brings the customer back if the process dies before Kafka confirmed them.
+        Assert.Equal(Ctx.Now + CustomerLifecycle.ChangesResumeAfter, save.NextWake);
+
+        (life, effects) = CustomerLifecycle.Saved(life, Ctx);
+        var publish = Assert.Single(effects.OfType<PublishChanges>());
+        Assert.False(publish.Tombstone);
+        Assert.Equal(4, publish.Changes.Length);
+
+        // More events meanwhile: the next save records only the new change, numbered on.
+        (life, effects) = Observe(life, Ev.Leave("GR1", Ev.T0.AddHours(1)));
+        save = Assert.Single(effects.OfType<Save>());
+        Assert.Equal(
+            ["c-a:1", "c-a:2", "c-a:3", "c-a:4", "c-a:5", "c-a:6"],
+            save.State.ChangeOutbox.Select(c => c.ChangeId));
+        Assert.Equal([ProfileChanges.LeftPrivateDomain, ProfileChanges.GroupLeft], save.State.ChangeOutbox.Skip(4).Select(c => c.Change));
+
+        // A failed publication is tried again; the in-flight ones are not sent twice.
+        (life, effects) = CustomerLifecycle.ChangesFailed(life, publish.Changes.Select(c => c.ChangeId!).ToList());
+        Assert.Single(effects.OfType<RetryChangesAfter>());
+        (life, effects) = CustomerLifecycle.Saved(life, Ctx);
+        Assert.Equal(6, Assert.Single(effects.OfType<PublishChanges>()).Changes.Length);
+        (life, effects) = CustomerLifecycle.RetryChanges(life);
+        Assert.Empty(effects.OfType<PublishChanges>());
+
+        (life, _) = CustomerLifecycle.ChangesPublished(life, save.State.ChangeOutbox.Select(c => c.ChangeId!).ToList());
+        Assert.True(life.State.ChangeOutbox.IsEmpty);
+        Assert.Empty(effects.OfType<Save>());
+        Assert.True(life.SettledUnsaved);
+
+        // The wake saves the shorter outbox and clears itself.
+        (life, effects) = CustomerLifecycle.Wake(life, _self, "woken", Ctx);
+        save = Assert.Single(effects.OfType<Save>());
+        Assert.True(save.State.ChangeOutbox.IsEmpty);
+        Assert.Null(save.NextWake);
+        (life, effects) = CustomerLifecycle.Saved(life, Ctx);
+        Assert.Contains(effects, e => e is Reply { Message: "woken" });
+        Assert.True(life.Idle);
+    }
+
+    [Fact]
+    public void A_crash_before_the_erased_change_was_confirmed_resumes_the_erasure_from_the_saved_state()
+    {
+        var (life, _) = Observe(New(), Ev.Order("O1", 10m, Ev.T0));
+        (life, _) = CustomerLifecycle.Saved(life, Ctx);
+        (life, _) = CustomerLifecycle.Erase(life, new EraseCustomer(life.CustomerId), CreateTestProbe().Ref);
+        (life, var effects) = CustomerLifecycle.IdsReleased(life, Ctx);
+        var erasing = Assert.Single(effects.OfType<Save>()).State;
+        var json = System.Text.Encoding.UTF8.GetString(CustomerSnapshot.Serialize(erasing));
+        Assert.DoesNotContain("M1", json, StringComparison.Ordinal); // no id, no order: only the change
+        Assert.Equal(erasing, CustomerSnapshot.Deserialize(CustomerSnapshot.Serialize(erasing)));
+
+        // kill -9 here: the saved wake brings it back, and it publishes the change again.
+        var (started, startEffects) = CustomerLifecycle.Start(life.CustomerId, erasing, erased: false);
+        Assert.DoesNotContain(startEffects, e => e is Announce or BecameDurable);
+        var publish = Assert.Single(startEffects.OfType<PublishChanges>());
+        Assert.True(publish.Tombstone);
+        Assert.Equal(erasing.ChangeOutbox[0], Assert.Single(publish.Changes));
+        var (_, outcome) = Observe(started, Ev.Order("O2", 1m, Ev.T0));
+        Assert.Equal(OutcomeKind.Failed, Assert.Single(Outcomes(outcome)).Kind);
+        (started, effects) = CustomerLifecycle.ChangesPublished(started, [publish.Changes[0].ChangeId!]);
+        Assert.Single(effects.OfType<WriteTombstone>());
+        (started, effects) = CustomerLifecycle.TombstoneSaved(started);
+        Assert.Single(effects.OfType<AnnounceErasure>());
+        Assert.True(started.Erased);
+    }
+
+    [Fact]
+    public void An_absorbed_customer_keeps_publishing_its_own_changes_merged_included()
+    {
+        var (life, _) = Observe(New("c-b"), Ev.Join("GR1", Ev.T0));
+        (life, _) = CustomerLifecycle.Saved(life, Ctx);
+        (life, var effects) = CustomerLifecycle.MergeInto(life, "c-a", CreateTestProbe().Ref, Ctx);
+        var frozen = Assert.Single(effects.OfType<Save>()).State;
+        var merged = Assert.Single(frozen.ChangeOutbox, c => c.Change == ProfileChanges.Merged);
+        Assert.Equal("c-a", merged.MergedInto);
+        (life, _) = CustomerLifecycle.Saved(life, Ctx);
+        (life, effects) = CustomerLifecycle.HandedOver(life, Ctx);
+        var pointer = Assert.Single(effects.OfType<Save>()).State;
+        // The bare pointer still holds what Kafka has not confirmed, and records "merged" once.
+        Assert.Equal(frozen.ChangeOutbox, pointer.ChangeOutbox);
+        Assert.Equal(frozen.ChangesRecorded, pointer.ChangesRecorded);
+        Assert.NotNull(Assert.Single(effects.OfType<Save>()).NextWake);
+        (life, effects) = CustomerLifecycle.Saved(life, Ctx);
+        Assert.Empty(effects.OfType<PublishChanges>()); // already under way since the earlier saves: not sent twice
+        (life, _) = CustomerLifecycle.ChangesPublished(life, pointer.ChangeOutbox.Select(c => c.ChangeId!).ToList());
+        // Woken by that wake: the pointer saves its confirmed, empty outbox, without a wake.
+        (_, effects) = CustomerLifecycle.Wake(life, _self, "woken", Ctx);
+        var save = Assert.Single(effects.OfType<Save>());
+        Assert.True(save.State.ChangeOutbox.IsEmpty);
+        Assert.Null(save.NextWake);
     }
 }

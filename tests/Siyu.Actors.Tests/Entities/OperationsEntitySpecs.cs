@@ -108,8 +108,10 @@ public sealed class OperationsEntitySpecs : IAsyncLifetime
     public async Task A_passivated_customer_is_woken_by_the_due_index_and_its_task_fires_once()
     {
         var id = await BuyAsync("M-passive");
-        Assert.Equal([T0.AddHours(1)], await WakesOf(id));
         await Eventually(async () => !await IsResident(id), "the idle customer is passivated");
+        // Its first save also carried a wake for its profile changes until Kafka confirmed them;
+        // the save before it left memory wrote the confirmed outbox, and the task's wake alone.
+        Assert.Equal([T0.AddHours(1)], await WakesOf(id));
 
         _clock.Advance(TimeSpan.FromHours(1));
 

@@ -10,7 +10,7 @@ public sealed record SentEvent(string Channel, string Key, string EventId, strin
 }
 
 /// <summary>What the input says, computed from the generated events alone (not by any Siyu code).</summary>
-public sealed record CustomerTruth(string MemberId, string? AppUserId, int Orders, decimal Revenue, int Refunds, decimal RefundAmount);
+public sealed record CustomerTruth(string MemberId, string? AppUserId, int Orders, decimal Revenue, int Refunds, decimal RefundAmount, string? Group = null);
 
 public sealed record CampaignTruth(string CampaignId, decimal Revenue, decimal RefundAmount, int Orders, int Refunds);
 
@@ -117,7 +117,8 @@ public sealed class EventSet
     }
 
     /// <param name="prefix">Makes ids unique per test, so runs never share a customer.</param>
-    public static EventSet Generate(int seed, int customers, string prefix)
+    /// <param name="groups">Each customer also joins one of five WeCom groups (a group_join keyed by its member id).</param>
+    public static EventSet Generate(int seed, int customers, string prefix, bool groups = false)
     {
         var rng = new Random(seed);
         // Event time an hour back to now, in China time as the POS sends it.
@@ -146,8 +147,18 @@ public sealed class EventSet
             int orders = 0, refunds = 0;
             decimal revenue = 0, refundAmount = 0;
             var count = rng.Next(2, 6);
+            string? group = null;
             for (var o = 0; o < count; o++)
             {
+                if (groups && o == 1)
+                {
+                    // Invited at the till after the first order (issue 17: group_joined must reach subscribers).
+                    group = $"{prefix}-G{c % 5}";
+                    var joinId = NextId("group");
+                    t = t.AddSeconds(rng.Next(5, 60));
+                    stream.Add(new SentEvent("group", member, joinId,
+                        $$$"""{"event_id":"{{{joinId}}}","type":"group_join","occurred_at":"{{{Time(t)}}}","store_id":"S{{{c % 7:D3}}}","ids":{"member_id":"{{{member}}}"},"group_id":"{{{group}}}"}"""));
+                }
                 t = t.AddSeconds(rng.Next(5, 120));
                 var inApp = app is not null && o % 2 == 1;
                 var amount = rng.Next(100, 50_000) / 100m;
@@ -190,7 +201,7 @@ public sealed class EventSet
                     $$$"""{"event_id":"{{{loginId}}}","type":"login","occurred_at":"{{{Time(t)}}}","ids":{"app_user_id":"{{{app}}}","member_id":"{{{member}}}"}}"""));
             }
             streams.Add(stream);
-            truths.Add(new CustomerTruth(member, app, orders, revenue, refunds, refundAmount));
+            truths.Add(new CustomerTruth(member, app, orders, revenue, refunds, refundAmount, group));
         }
 
         // Interleave the customers' streams at random, keeping each stream's own order.

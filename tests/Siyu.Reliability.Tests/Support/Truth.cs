@@ -101,6 +101,101 @@ public static class Truth
         return problems;
     }
 
+    /// <summary>One customer as the truth knows it: its customer id, those merged into it (a login), its group, whether it was erased.</summary>
+    public sealed record ChangeTruth(string CustomerId, IReadOnlyList<string> Absorbed, string? Group, bool Erased);
+
+    /// <summary>The kinds of change events the truth decides from the input alone.</summary>
+    public static readonly string[] StructuralChanges = ["created", "merged", "joined_private_domain", "left_private_domain", "group_joined", "group_left", "erased"];
+
+    /// <summary>
+    /// siyu.profile-changes as a subscriber reads it from offset 0, deduplicated by change_id (a
+    /// repeat after a crash must be the same record), against the truth: each customer created,
+    /// each merge reported by both sides, each group joined, each erasure; nothing else of those
+    /// kinds. <paramref name="records"/> and <paramref name="distinct"/> count what was read.
+    /// </summary>
+    public static List<string> ChangeMismatches(TestKafka kafka, IReadOnlyList<ChangeTruth> truth, out int records, out int distinct)
+    {
+        var problems = new List<string>();
+        var expected = new List<string>();
+        foreach (var t in truth)
+        {
+            expected.Add($"{t.CustomerId} created");
+            foreach (var a in t.Absorbed)
+            {
+                expected.Add($"{a} created");
+                expected.Add($"{t.CustomerId} merged from {a}");
+                expected.Add($"{a} merged into {t.CustomerId}");
+            }
+            if (t.Group is { } g)
+            {
+                expected.Add($"{t.CustomerId} joined_private_domain");
+                expected.Add($"{t.CustomerId} group_joined {g}");
+            }
+            if (t.Erased)
+            {
+                expected.Add($"{t.CustomerId} erased");
+            }
+        }
+        var byId = new Dictionary<string, string>(StringComparer.Ordinal);
+        var actual = new List<string>();
+        records = 0;
+        foreach (var (key, value) in kafka.ReadAll(kafka.Topics.ProfileChanges))
+        {
+            records++;
+            var text = System.Text.Encoding.UTF8.GetString(value ?? []);
+            var change = JsonNode.Parse(text)!.AsObject();
+            var customer = change["customer_id"]!.GetValue<string>();
+            if (key != customer)
+            {
+                problems.Add($"change keyed {key} is about {customer}");
+            }
+            if (change["change_id"]?.GetValue<string>() is not { } id)
+            {
+                problems.Add($"a change without change_id: {text}");
+                continue;
+            }
+            if (byId.TryGetValue(id, out var first))
+            {
+                if (first != text)
+                {
+                    problems.Add($"change_id {id} repeated with another content: {first} / {text}");
+                }
+                continue;
+            }
+            byId[id] = text;
+            var kind = change["change"]!.GetValue<string>();
+            if (!StructuralChanges.Contains(kind))
+            {
+                continue;
+            }
+            if (kind == "merged" && change["merged_into"] is null)
+            {
+                actual.AddRange(change["merged_from"]!.AsArray().Select(m => $"{customer} merged from {m!.GetValue<string>()}"));
+                continue;
+            }
+            actual.Add(kind switch
+            {
+                "merged" => $"{customer} merged into {change["merged_into"]!.GetValue<string>()}",
+                "group_joined" or "group_left" => $"{customer} {kind} {change["group_id"]!.GetValue<string>()}",
+                _ => $"{customer} {kind}",
+            });
+        }
+        distinct = byId.Count;
+        foreach (var missing in expected.Except(actual).Order(StringComparer.Ordinal))
+        {
+            problems.Add("missing: " + missing);
+        }
+        foreach (var extra in actual.Except(expected).Order(StringComparer.Ordinal))
+        {
+            problems.Add("not in the truth: " + extra);
+        }
+        foreach (var twice in actual.GroupBy(a => a).Where(g => g.Count() > 1))
+        {
+            problems.Add($"recorded {twice.Count()} times under different change ids: {twice.Key}");
+        }
+        return problems;
+    }
+
     private static void CheckProfile(List<string> problems, CustomerTruth c, JsonObject profile)
     {
         var stats = profile["stats"]!;

@@ -52,6 +52,12 @@ public enum EraseStage
     /// <summary>The customer's ids are being released in the index.</summary>
     ReleasingIds,
 
+    /// <summary>The emptied state with the "erased" change is being saved (it replaces every personal field).</summary>
+    SavingErasure,
+
+    /// <summary>The "erased" change and the profile tombstone are on their way to Kafka.</summary>
+    PublishingErasure,
+
     /// <summary>The saved state is being replaced by a tombstone.</summary>
     Tombstoning,
 }
@@ -70,6 +76,14 @@ public sealed record Life
 
     /// <summary>The state whose profile was last announced (null: none yet).</summary>
     public CustomerState? Published { get; init; }
+
+    /// <summary>The state whose profile changes are already in the outbox (null: none recorded yet, the customer is new).</summary>
+    public CustomerState? Recorded { get; init; }
+
+    /// <summary>Profile changes handed to the publisher and not yet acknowledged.</summary>
+    public ImmutableHashSet<string> PublishingChanges { get; init; } = ImmutableHashSet<string>.Empty;
+
+    public bool ChangesRetryScheduled { get; init; }
 
     /// <summary>An erased customer: its row is a tombstone, its ids are free.</summary>
     public bool Erased { get; init; }
@@ -114,6 +128,9 @@ public sealed record Life
 
     public EraseStage Erase { get; init; }
 
+    /// <summary>Changes Kafka acknowledged are still in the saved outbox: a save before leaving memory drops them.</summary>
+    public bool SettledUnsaved => ChangeOutbox.HasSettled(Durable, State);
+
     public IActorRef? EraseReplyTo { get; init; }
 
     public ImmutableArray<Held> HeldMessages { get; init; } = [];
@@ -125,7 +142,8 @@ public sealed record Life
 
     /// <summary>Nothing unsaved, nothing waiting, nothing under way: the actor may leave memory.</summary>
     public bool Idle => !Dirty && !Saving && Waiting.IsEmpty && InSave.IsEmpty && Merge == MergeStage.None
-        && Erase == EraseStage.None && HeldMessages.IsEmpty && !RetryScheduled && Publishing.IsEmpty && Sales.IsEmpty && Touches.IsEmpty;
+        && Erase == EraseStage.None && HeldMessages.IsEmpty && !RetryScheduled && Publishing.IsEmpty && Sales.IsEmpty && Touches.IsEmpty
+        && PublishingChanges.IsEmpty && !ChangesRetryScheduled && !SettledUnsaved;
 }
 
 // ---------------------------------------------------------------- what the actor must do
@@ -140,8 +158,16 @@ public sealed record Save(CustomerState State, ImmutableArray<AttributedSale> Sa
 /// <summary>The save succeeded: lookups may show <paramref name="State"/>.</summary>
 public sealed record BecameDurable(CustomerState State) : Effect;
 
-/// <summary>Announce the saved state's profile, with the changes since <paramref name="Before"/> unless <paramref name="WithChanges"/> is false (a republication).</summary>
-public sealed record Announce(CustomerState Saved, CustomerState? Before, bool WithChanges) : Effect;
+/// <summary>Announce the saved state's profile (its changes go through the outbox: <see cref="PublishChanges"/>).</summary>
+public sealed record Announce(CustomerState Saved) : Effect;
+
+/// <summary>
+/// Publish these saved profile changes (with the profile tombstone after them when
+/// <paramref name="Tombstone"/>); answer <c>ChangesPublished</c> once Kafka acknowledged all, or <c>ChangesFailed</c>.
+/// </summary>
+public sealed record PublishChanges(string CustomerId, ImmutableArray<ProfileChange> Changes, bool Tombstone) : Effect;
+
+public sealed record RetryChangesAfter(TimeSpan Delay) : Effect;
 
 /// <summary>Publish these saved operations notices; answer <c>OutboxPublished</c> or <c>OutboxFailed</c>.</summary>
 public sealed record PublishNotices(string CustomerId, ImmutableArray<OperationsNotice> Notices) : Effect;
@@ -196,13 +222,21 @@ public static class CustomerLifecycle
         {
             return (new Life { State = CustomerState.Empty(customerId) }, effects);
         }
-        var life = new Life { State = saved, Durable = saved, Published = saved };
+        if (saved.Erasing)
+        {
+            // Erased, but Kafka had not confirmed the "erased" change before the process died
+            // (the saved wake brought it back): publish it, then the row becomes a tombstone.
+            var erasing = new Life { State = saved, Durable = saved, Recorded = saved, Erase = EraseStage.PublishingErasure };
+            return (StartPublishingChanges(erasing, saved, effects), effects);
+        }
+        var life = new Life { State = saved, Durable = saved, Published = saved, Recorded = saved };
         effects.Add(new BecameDurable(saved));
         // The last publication may have died with the previous process (kill -9 between the save
-        // and the producer's send): announce the saved profile again, without change events.
-        // Latest wins on the compacted topic, so a repeat is harmless.
-        effects.Add(new Announce(saved, null, WithChanges: false));
+        // and the producer's send): announce the saved profile again. Latest wins on the
+        // compacted topic, so a repeat is harmless; unconfirmed changes are in the saved outbox.
+        effects.Add(new Announce(saved));
         life = StartPublishing(life, saved, effects);
+        life = StartPublishingChanges(life, saved, effects);
         if (saved.HandOverPending && saved.MergedInto is { } survivor)
         {
             // Frozen for a merge whose hand-over died with the previous process. Nobody asks
@@ -323,10 +357,17 @@ public static class CustomerLifecycle
     public static (Life, List<Effect>) Wake(Life life, IActorRef replyTo, object woken, Context ctx)
     {
         var effects = new List<Effect>();
-        if (life.Erased || life.State.MergedInto is not null || life.Erase != EraseStage.None)
+        if (life.Erased || life.Erase != EraseStage.None || life.State.HandOverPending || life.Merge != MergeStage.None)
         {
-            effects.Add(new Reply(replyTo, woken)); // nothing of its own to wake (a pointer's wakes went to the survivor)
+            effects.Add(new Reply(replyTo, woken)); // nothing of its own to wake, or an erasure / hand-over under way that ends the wake itself
             return (life, effects);
+        }
+        if (life.State.MergedInto is not null)
+        {
+            // A pointer wakes only for the changes it saved (its "merged"): saved again, its
+            // confirmed, shorter outbox clears the wake.
+            life = ReplyWhenDurable(life with { Dirty = true }, replyTo, woken, effects);
+            return (MaybeSave(life, ctx, effects), effects);
         }
         var tick = CustomerDecider.Decide(life.State, new Tick(ctx.Now), ctx.Rules, ctx.Campaigns);
         var state = tick.Count > 0 ? CustomerDecider.ApplyAll(life.State, tick, ctx.Rules) : life.State;
@@ -341,17 +382,31 @@ public static class CustomerLifecycle
     /// <summary>Starts a save when something changed and none is under way.</summary>
     public static Life MaybeSave(Life life, Context ctx, List<Effect> effects)
     {
-        if (!life.Dirty || life.Saving || life.RetryScheduled || life.Erased || life.Erase is EraseStage.ReleasingIds or EraseStage.Tombstoning)
+        if (!life.Dirty || life.Saving || life.RetryScheduled || life.Erased
+            || life.Erase is EraseStage.ReleasingIds or EraseStage.Tombstoning or EraseStage.PublishingErasure)
         {
             return life;
         }
-        var next = life.State.MergedInto is null ? OperationsDecider.NextWake(life.State, ctx.Now, ctx.Rules) : null;
-        effects.Add(new Save(life.State, life.Sales, life.Touches, life.RowsCheck, next));
+        // The changes this save makes ride in the state it writes (no write of their own).
+        var state = ChangeOutbox.Record(life.Recorded, life.State, ctx.Now, ctx.Rules);
+        var next = state.Erasing ? ctx.Now + ErasureResumeAfter
+            : state.MergedInto is null ? OperationsDecider.NextWake(state, ctx.Now, ctx.Rules) : null;
+        if (!state.ChangeOutbox.IsEmpty && !state.Erasing && !state.HandOverPending
+            && (next is not { } wake || wake > ctx.Now + ChangesResumeAfter))
+        {
+            // Saved changes must reach Kafka even if the process dies before it confirmed them and
+            // nothing else brings this customer back: the durable wake does (and its save then
+            // writes the confirmed, shorter outbox). A later save moves it on or clears it.
+            next = ctx.Now + ChangesResumeAfter;
+        }
+        effects.Add(new Save(state, life.Sales, life.Touches, life.RowsCheck, next));
         return life with
         {
+            State = state,
+            Recorded = state,
             Dirty = false,
             Saving = true,
-            SavingState = life.State,
+            SavingState = state,
             SavingSales = life.Sales,
             SavingTouches = life.Touches,
             SavingRowsCheck = life.RowsCheck,
@@ -367,12 +422,18 @@ public static class CustomerLifecycle
     {
         var effects = new List<Effect>();
         var saved = life.SavingState ?? throw new InvalidOperationException("no save under way");
+        if (saved.Erasing)
+        {
+            // Every personal field is gone from the store; what waited is answered with the tombstone.
+            life = life with { Saving = false, SavingState = null, SavingSales = [], SavingTouches = [], SavingRowsCheck = false, Durable = saved, FailedSaves = 0, Erase = EraseStage.PublishingErasure };
+            return (StartPublishingChanges(life, saved, effects), effects);
+        }
         effects.Add(new BecameDurable(saved));
         foreach (var p in life.InSave)
         {
             effects.Add(new Reply(p.To, p.Success));
         }
-        effects.Add(new Announce(saved, life.Published, WithChanges: true));
+        effects.Add(new Announce(saved));
         life = life with
         {
             Saving = false,
@@ -396,6 +457,7 @@ public static class CustomerLifecycle
             life = life with { Waiting = [] };
         }
         life = StartPublishing(life, saved, effects);
+        life = StartPublishingChanges(life, saved, effects);
         life = AfterSave(life, ctx, effects);
         return (MaybeSave(life, ctx, effects), effects);
     }
@@ -518,6 +580,115 @@ public static class CustomerLifecycle
 
     public static Life OutboxFailed(Life life, IReadOnlyCollection<string> ids) =>
         life with { Publishing = life.Publishing.Except(ids) }; // published again after the next save
+
+    // ---------------------------------------------------------------- profile-change outbox
+
+    /// <summary>How soon a failed publication of changes is tried again.</summary>
+    public static readonly TimeSpan ChangesRetry = TimeSpan.FromSeconds(1);
+
+    /// <summary>The wake saved with unconfirmed changes: a crash before Kafka confirmed them brings the customer back then.</summary>
+    public static readonly TimeSpan ChangesResumeAfter = TimeSpan.FromSeconds(60);
+
+    /// <summary>The wake saved with an erasing state: a crash before its tombstone resumes the erasure then.</summary>
+    public static readonly TimeSpan ErasureResumeAfter = TimeSpan.FromSeconds(30);
+
+    /// <summary>Publishes the saved changes that are neither confirmed nor under way.</summary>
+    private static Life StartPublishingChanges(Life life, CustomerState saved, List<Effect> effects)
+    {
+        var outbox = saved.ChangeOutbox;
+        if (outbox.IsEmpty)
+        {
+            return life;
+        }
+        ImmutableArray<ProfileChange>.Builder? send = null;
+        foreach (var c in outbox.AsSpan())
+        {
+            // Only what the current state still holds: one confirmed meanwhile is not sent again.
+            if (!life.PublishingChanges.Contains(c.ChangeId!) && ChangeOutbox.Holds(life.State.ChangeOutbox, c.ChangeId!))
+            {
+                (send ??= ImmutableArray.CreateBuilder<ProfileChange>(outbox.Count)).Add(c);
+            }
+        }
+        if (send is null)
+        {
+            return life;
+        }
+        var changes = send.ToImmutable();
+        var publishing = life.PublishingChanges;
+        foreach (var c in changes)
+        {
+            publishing = publishing.Add(c.ChangeId!);
+        }
+        effects.Add(new PublishChanges(saved.CustomerId, changes, Tombstone: saved.Erasing));
+        return life with { PublishingChanges = publishing };
+    }
+
+    /// <summary>
+    /// Kafka acknowledged these changes: they leave the outbox in memory, and the next save (or the
+    /// one before the customer leaves memory) writes the shorter outbox; no save of its own. An
+    /// erasing customer's "erased" change confirmed: the row becomes a tombstone.
+    /// </summary>
+    public static (Life, List<Effect>) ChangesPublished(Life life, IReadOnlyCollection<string> ids)
+    {
+        var effects = new List<Effect>();
+        var publishing = life.PublishingChanges;
+        foreach (var id in ids)
+        {
+            publishing = publishing.Remove(id);
+        }
+        var state = ChangeOutbox.Published(life.State, ids);
+        life = life with { PublishingChanges = publishing, State = state };
+        if (life.Erase == EraseStage.PublishingErasure && state.ChangeOutbox.IsEmpty)
+        {
+            effects.Add(new WriteTombstone(life.CustomerId));
+            life = life with { Erase = EraseStage.Tombstoning };
+        }
+        return (life, effects);
+    }
+
+    public static (Life, List<Effect>) ChangesFailed(Life life, IReadOnlyCollection<string> ids)
+    {
+        var effects = new List<Effect>();
+        var publishing = life.PublishingChanges;
+        foreach (var id in ids)
+        {
+            publishing = publishing.Remove(id);
+        }
+        life = life with { PublishingChanges = publishing };
+        if (!life.ChangesRetryScheduled)
+        {
+            effects.Add(new RetryChangesAfter(ChangesRetry));
+            life = life with { ChangesRetryScheduled = true };
+        }
+        return (life, effects);
+    }
+
+    /// <summary>After a failed publication: the saved changes not confirmed yet, again.</summary>
+    public static (Life, List<Effect>) RetryChanges(Life life)
+    {
+        var effects = new List<Effect>();
+        life = life with { ChangesRetryScheduled = false };
+        if (life.Erase == EraseStage.PublishingErasure && life.State.ChangeOutbox.IsEmpty && life.PublishingChanges.IsEmpty)
+        {
+            effects.Add(new WriteTombstone(life.CustomerId));
+            return (life with { Erase = EraseStage.Tombstoning }, effects);
+        }
+        return (life.Durable is { } saved && !life.Erased ? StartPublishingChanges(life, saved, effects) : life, effects);
+    }
+
+    /// <summary>
+    /// Asked to leave memory while only acknowledged changes keep it (they are still in the saved
+    /// outbox): save the shorter outbox first, so a later start does not publish them again.
+    /// </summary>
+    public static (Life, List<Effect>) BeforeLeaving(Life life, Context ctx)
+    {
+        var effects = new List<Effect>();
+        if (!life.Idle && life.SettledUnsaved && !life.Dirty && !life.Saving && life.Erase == EraseStage.None && life.Merge == MergeStage.None)
+        {
+            life = MaybeSave(life with { Dirty = true }, ctx, effects);
+        }
+        return (life, effects);
+    }
 
     // ---------------------------------------------------------------- merges
 
@@ -668,10 +839,26 @@ public static class CustomerLifecycle
         return life with { Erase = EraseStage.ReleasingIds };
     }
 
-    public static (Life, List<Effect>) IdsReleased(Life life)
+    /// <summary>
+    /// The ids are free: save the emptied state holding only the "erased" change (and a wake that
+    /// resumes the erasure after a crash); once Kafka confirmed that change, the row becomes a tombstone.
+    /// </summary>
+    public static (Life, List<Effect>) IdsReleased(Life life, Context ctx)
     {
-        var effects = new List<Effect> { new WriteTombstone(life.CustomerId) };
-        return (life with { Erase = EraseStage.Tombstoning }, effects);
+        var effects = new List<Effect>();
+        var erasing = ChangeOutbox.Erasing(life.State, ctx.Now);
+        life = life with
+        {
+            State = erasing,
+            Recorded = erasing,
+            Dirty = true,
+            RetryScheduled = false,
+            Sales = [],
+            Touches = [],
+            RowsCheck = false,
+            Erase = EraseStage.SavingErasure,
+        };
+        return (MaybeSave(life, ctx, effects), effects);
     }
 
     public static (Life, List<Effect>) TombstoneSaved(Life life)
@@ -699,6 +886,12 @@ public static class CustomerLifecycle
         if (life.EraseReplyTo is { } to)
         {
             effects.Add(new Reply(to, new Status.Failure(cause)));
+        }
+        if (life.State.Erasing)
+        {
+            // The personal data is gone already; only the tombstone is missing: tried again.
+            effects.Add(new RetryChangesAfter(ChangesRetry));
+            return (life with { Erase = EraseStage.PublishingErasure, EraseReplyTo = null, ChangesRetryScheduled = true }, effects);
         }
         if (!life.HeldMessages.IsEmpty)
         {
