@@ -196,6 +196,73 @@ public static class Truth
         return problems;
     }
 
+    /// <summary>
+    /// A downstream service that rebuilds its copy from Kafka alone: siyu.profiles from offset 0
+    /// (the latest value per key, what a compacted topic keeps) and siyu.profile-changes. Every
+    /// live customer's profile must equal the node's own (GET /v1/customers/{id}; only
+    /// segment.as_of, the "now" of the projection, may differ); an erased customer ends with a
+    /// tombstone; an absorbed one points at its survivor (merged_into), and a subscriber that
+    /// follows the pointer finds the survivor live; no other live profile exists.
+    /// </summary>
+    public static async Task<List<string>> RebuildMismatches(TestKafka kafka, NodeProcess node, IReadOnlyList<ChangeTruth> truth)
+    {
+        var problems = new List<string>();
+        var profiles = kafka.LatestProfiles();
+        var survivors = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in truth)
+        {
+            if (!profiles.TryGetValue(t.CustomerId, out var rebuilt))
+            {
+                problems.Add($"{t.CustomerId}: nothing on siyu.profiles");
+                continue;
+            }
+            if (t.Erased)
+            {
+                if (rebuilt is not null)
+                {
+                    problems.Add($"{t.CustomerId}: erased, but its latest siyu.profiles record is not a tombstone");
+                }
+                continue;
+            }
+            survivors.Add(t.CustomerId);
+            var own = await node.GetJsonAsync($"/v1/customers/{t.CustomerId}");
+            if (rebuilt is null || own is null)
+            {
+                problems.Add($"{t.CustomerId}: live, but rebuilt {(rebuilt is null ? "as a tombstone" : "")} / node {(own is null ? "does not find it" : "")}");
+                continue;
+            }
+            var a = WithoutAsOf(rebuilt);
+            var b = WithoutAsOf(own.AsObject());
+            if (!JsonNode.DeepEquals(a, b))
+            {
+                problems.Add($"{t.CustomerId}: rebuilt {a.ToJsonString()} but the node has {b.ToJsonString()}");
+            }
+            foreach (var absorbed in t.Absorbed)
+            {
+                var into = profiles.GetValueOrDefault(absorbed)?["merged_into"]?.GetValue<string>();
+                if (into != t.CustomerId || !profiles.TryGetValue(into, out var followed) || followed is null)
+                {
+                    problems.Add($"{absorbed}: absorbed by {t.CustomerId}, but its profile points at {into ?? "nothing"}");
+                }
+            }
+        }
+        foreach (var (key, p) in profiles)
+        {
+            if (p is not null && p["merged_into"] is null && !survivors.Contains(key))
+            {
+                problems.Add($"{key}: a live profile on siyu.profiles that is no customer of the input");
+            }
+        }
+        return problems;
+
+        static JsonObject WithoutAsOf(JsonObject profile)
+        {
+            var copy = profile.DeepClone().AsObject();
+            copy["segment"]?.AsObject().Remove("as_of");
+            return copy;
+        }
+    }
+
     private static void CheckProfile(List<string> problems, CustomerTruth c, JsonObject profile)
     {
         var stats = profile["stats"]!;
