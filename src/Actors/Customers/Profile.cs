@@ -86,8 +86,7 @@ public sealed record ProfileChange
     public string? PreviousValue { get; init; }
     public ProfileSegment? Segment { get; init; }
     public ProfileSegment? PreviousSegment { get; init; }
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public EquatableArray<string> MergedFrom { get; init; }
+    public EquatableArray<string>? MergedFrom { get; init; }
 
     public string? MergedInto { get; init; }
 

@@ -108,7 +108,7 @@ public class ProfileChangeTests
         Assert.Equal(
             [ProfileChanges.Merged, ProfileChanges.JoinedPrivateDomain, ProfileChanges.GroupJoined, ProfileChanges.TagChanged],
             Names(survivor));
-        Assert.Equal(["C-0", "C-2"], survivor[0].MergedFrom!);
+        Assert.Equal(["C-0", "C-2"], survivor[0].MergedFrom!.Value);
 
         var absorbed = Assert.Single(Profile.Changes(absorbedBefore, b.State, b.Clock, Rules));
         Assert.Equal((ProfileChanges.Merged, "C-1"), (absorbed.Change, absorbed.MergedInto));

@@ -137,10 +137,36 @@ public static class WireSamples
             Groups = [state.Groups[0] with { Earlier = [new MembershipChange(T0.AddDays(-40), true), new MembershipChange(T0.AddDays(-30), false)] }, state.Groups[1]],
             Contacts = [state.Contacts[0] with { Earlier = [new MembershipChange(T0.AddDays(-35), true), new MembershipChange(T0.AddDays(-33), false)] }],
         };
+        // Issue 17: profile changes saved until Kafka acknowledged them, and an erasure under way.
+        var withChanges = state with
+        {
+            ChangesRecorded = 9,
+            ChangeOutbox =
+            [
+                new ProfileChange { CustomerId = "C-1", Change = ProfileChanges.Merged, At = T0, ChangeId = "C-1:8", MergedFrom = EquatableArray.Create(["C-7"]) },
+                new ProfileChange
+                {
+                    CustomerId = "C-1", Change = ProfileChanges.SegmentChanged, At = T0, ChangeId = "C-1:9",
+                    Segment = new ProfileSegment("mid", "active", T0), PreviousSegment = new ProfileSegment("low", "new", T0),
+                    GroupId = "GR1", Tag = "shoe_size", Value = "27", PreviousValue = "26", MergedInto = "C-9",
+                },
+            ],
+        };
+        var erasing = CustomerState.Empty("C-1") with
+        {
+            Version = 43,
+            UpdatedAt = T0.AddHours(2),
+            MergedFrom = ["C-0", "C-7"],
+            Erasing = true,
+            ChangesRecorded = 10,
+            ChangeOutbox = [new ProfileChange { CustomerId = "C-1", Change = ProfileChanges.Erased, At = T0.AddHours(2), ChangeId = "C-1:10" }],
+        };
         return
         [
             ($"snapshot-{CustomerSnapshot.CurrentFormat}.json", state),
             ($"snapshot-{CustomerSnapshot.CurrentFormat}-membership-history.json", withHistory),
+            ($"snapshot-{CustomerSnapshot.CurrentFormat}-change-outbox.json", withChanges),
+            ($"snapshot-{CustomerSnapshot.CurrentFormat}-erasing.json", erasing),
         ];
     }
 
