@@ -102,8 +102,9 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         {
             output.WriteLine("store: " + refused[..Math.Min(refused.Length, 300)]);
         }
-        var journalUnhealthy = log.Split('\n').FirstOrDefault(l => l.Contains("journal (postgresql)", StringComparison.Ordinal));
-        output.WriteLine($"log: {saveFailures} 'Saving customer ... failed' lines, {log.Split('\n').Count(l => l.Contains("circuit breaker refused", StringComparison.Ordinal))} 'circuit breaker refused' lines, {log.Split('\n').Length} lines in all; first journal health line: {journalUnhealthy}");
+        // The store says so in the log once per outage (a /health probe logs nothing: issue 16.11).
+        var journalUnhealthy = log.Split('\n').FirstOrDefault(l => l.Contains("Customer store: a transaction", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
+        output.WriteLine($"log: {saveFailures} 'Saving customer ... failed' lines, {log.Split('\n').Count(l => l.Contains("circuit breaker refused", StringComparison.Ordinal))} 'circuit breaker refused' lines, {log.Split('\n').Length} lines in all; the store's outage line: {journalUnhealthy}");
 
         Assert.True(campaigns.Count == 0, "ClickHouse (live campaign API) differs from the input:\n" + string.Join('\n', campaigns.Take(20)) + "\n" + node.Process.Tail());
         Assert.True(customers.Count == 0, "profiles (lookup API) differ from the input:\n" + string.Join('\n', customers.Take(20)));
