@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
@@ -368,6 +369,9 @@ public sealed class GoldenScenarioTests(NodeFixture fixture, ITestOutputHelper o
     {
         await Until(() => Task.FromResult(node.Tally.Accepted >= count), $"{count} events accepted (now {node.Tally.Accepted})", seconds: 90);
         Assert.Equal(count, node.Tally.Accepted);
+        // Sales rows are in ClickHouse once their events are acknowledged; profile rows (the
+        // survivors the by-person figures follow) are gathered for up to a second first.
+        await node.App.Services.GetRequiredService<Siyu.Host.Node.ClickHouseProfileWriter>().FlushAsync(default);
     }
 
     private static async Task Until(Func<Task<bool>> done, string what, int seconds = 60)

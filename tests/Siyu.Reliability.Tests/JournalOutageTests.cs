@@ -102,9 +102,10 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         {
             output.WriteLine("store: " + refused[..Math.Min(refused.Length, 300)]);
         }
-        // The store says so in the log once per outage (a /health probe logs nothing: issue 16.11).
-        var journalUnhealthy = log.Split('\n').FirstOrDefault(l => l.Contains("Customer store: a transaction", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
-        output.WriteLine($"log: {saveFailures} 'Saving customer ... failed' lines, {log.Split('\n').Count(l => l.Contains("circuit breaker refused", StringComparison.Ordinal))} 'circuit breaker refused' lines, {log.Split('\n').Length} lines in all; the store's outage line: {journalUnhealthy}");
+        // The store says so once per outage, and once when it is over (the per-probe health log is off since 94ce205).
+        var journalUnhealthy = log.Split('\n').FirstOrDefault(l => l.Contains("Customer store: a transaction of", StringComparison.Ordinal));
+        var journalBack = log.Split('\n').FirstOrDefault(l => l.Contains("Customer store: writes committed again", StringComparison.Ordinal));
+        output.WriteLine($"log: {saveFailures} 'Saving customer ... failed' lines, {log.Split('\n').Count(l => l.Contains("circuit breaker refused", StringComparison.Ordinal))} 'circuit breaker refused' lines, {log.Split('\n').Length} lines in all; store outage line: {journalUnhealthy}; recovery line: {journalBack}");
 
         Assert.True(campaigns.Count == 0, "ClickHouse (live campaign API) differs from the input:\n" + string.Join('\n', campaigns.Take(20)) + "\n" + node.Process.Tail());
         Assert.True(customers.Count == 0, "profiles (lookup API) differ from the input:\n" + string.Join('\n', customers.Take(20)));
@@ -117,6 +118,7 @@ public sealed class JournalOutageTests(ITestOutputHelper output) : IDisposable
         Assert.True(saveFailures > 0, "no customer's save failed: the outage did not reach the customers");
         Assert.Contains(HttpStatusCode.ServiceUnavailable, health.Select(h => h.Status));
         Assert.NotNull(journalUnhealthy);
+        Assert.NotNull(journalBack);
         Assert.Equal(HttpStatusCode.OK, healthy);
         _work.Passed = true;
     }

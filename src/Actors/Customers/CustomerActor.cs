@@ -16,7 +16,7 @@ namespace Siyu.Actors.Customers;
 /// carries out what they decide (saves through the node's <see cref="Committer"/>, replies,
 /// publications, messages to other customers and to the identity index).
 /// </summary>
-public sealed class CustomerActor : ReceiveActor, IWithTimers
+public sealed class CustomerActor : UntypedActor, IWithTimers
 {
     private readonly CustomerEntityOptions _options;
     private readonly CustomerRegions _regions;
@@ -34,70 +34,118 @@ public sealed class CustomerActor : ReceiveActor, IWithTimers
         _shard = shard;
         var saved = stored?.State is { } bytes ? CustomerSnapshot.Deserialize(bytes) : null;
         (_life, _startEffects) = CustomerLifecycle.Start(customerId, saved, erased: stored is { State: null });
+    }
 
-        Receive<Deliver>(d => Run(CustomerLifecycle.Observe(_life, d.Items, d.ReplyTo, Self, Ctx())));
-        Receive<WakeCustomer>(w => Run(CustomerLifecycle.Wake(_life, Sender, new CustomerWoken(_life.CustomerId, w.DueAt), Ctx())));
-        Receive<GetCustomer>(_ => Sender.Tell(_life.State));
-        Receive<GetIdentity>(_ => Sender.Tell(new CustomerIdentity(_life.CustomerId, _life.State.IsNew ? null : _life.State.CreatedAt,
-            _life.State.MergedInto, _life.State.Ids, _life.State.HandOverPending)));
-        Receive<MergeInto>(m => Run(CustomerLifecycle.MergeInto(_life, m.SurvivorId, Sender, Ctx())));
-        Receive<AbsorbCustomer>(m => Run(CustomerLifecycle.Absorb(_life, m, Sender, Ctx())));
-        Receive<EraseCustomer>(m => Run(CustomerLifecycle.Erase(_life, m, Sender)));
-
-        Receive<SaveSucceeded>(_ => Run(CustomerLifecycle.Saved(_life, Ctx())));
-        Receive<SaveFailed>(f =>
+    // A switch, not ReceiveActor's handlers: those are built per actor instance, and customers
+    // come and go by the thousand (profiled: 5% of the node's allocations).
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            if (_life.FailedSaves == 0)
-            {
-                _log.Warning(f.Cause, "Saving customer {0} failed; its events stay unacknowledged and the save is retried with backoff", _life.CustomerId);
-            }
-            Run(CustomerLifecycle.SaveFailed(_life, f.RowsWritten, Ctx()));
-        });
-        Receive<RetrySave>(_ => Run(CustomerLifecycle.RetrySave(_life, Ctx())));
-        Receive<HandedOver>(_ => Run(CustomerLifecycle.HandedOver(_life, Ctx())));
-        Receive<HandOverFailed>(f =>
-        {
-            _log.Warning(f.Cause, "Handing customer {0} over to {1} failed; retrying in {2}", _life.CustomerId, _life.State.MergedInto, CustomerLifecycle.HandOverRetry);
-            Run(CustomerLifecycle.HandOverFailed(_life, f.Cause));
-        });
-        Receive<ResumeHandOver>(_ => Run(CustomerLifecycle.ResumeHandOver(_life, Ctx())));
-        Receive<IdsReleased>(_ => Run(CustomerLifecycle.IdsReleased(_life, Ctx())));
-        Receive<TombstoneSaved>(_ => Run(CustomerLifecycle.TombstoneSaved(_life)));
-        Receive<EraseFailed>(f =>
-        {
-            _log.Warning(f.Cause, "Erasing customer {0} failed; it can be asked again", _life.CustomerId);
-            Run(CustomerLifecycle.EraseFailed(_life, f.Cause, Ctx()));
-        });
-        Receive<OutboxPublished>(p => Run(CustomerLifecycle.OutboxPublished(_life, p.Ids, Ctx())));
-        Receive<OutboxFailed>(f =>
-        {
-            _log.Warning(f.Cause, "Publishing operations of customer {0} failed; retried after its next save", _life.CustomerId);
-            _life = CustomerLifecycle.OutboxFailed(_life, f.Ids);
-        });
-        Receive<ChangesPublished>(p => Run(CustomerLifecycle.ChangesPublished(_life, p.Ids)));
-        Receive<ChangesFailed>(f =>
-        {
-            _log.Warning(f.Cause, "Publishing profile changes of customer {0} failed; retried in {1}", _life.CustomerId, CustomerLifecycle.ChangesRetry);
-            Run(CustomerLifecycle.ChangesFailed(_life, f.Ids));
-        });
-        Receive<RetryChanges>(_ => Run(CustomerLifecycle.RetryChanges(_life)));
-        Receive<Passivate>(_ =>
-        {
-            if (_life.Idle)
-            {
-                Context.Parent.Tell(new Passivated(_life.CustomerId, Self));
-                Context.Stop(Self);
-            }
-            else
-            {
-                Run(CustomerLifecycle.BeforeLeaving(_life, Ctx())); // saves a shorter change outbox, then leaves next time
-                Context.Parent.Tell(new PassivationRefused(_life.CustomerId));
-            }
-        });
+            case Deliver d:
+                Run(CustomerLifecycle.Observe(_life, d.Items, d.ReplyTo, Self, Ctx()));
+                break;
+            case SaveSucceeded:
+                Run(CustomerLifecycle.Saved(_life, Ctx()));
+                break;
+            case WakeCustomer w:
+                Run(CustomerLifecycle.Wake(_life, Sender, new CustomerWoken(_life.CustomerId, w.DueAt), Ctx()));
+                break;
+            case GetCustomer:
+                Sender.Tell(_life.State);
+                break;
+            case GetIdentity:
+                Sender.Tell(new CustomerIdentity(_life.CustomerId, _life.State.IsNew ? null : _life.State.CreatedAt,
+                    _life.State.MergedInto, _life.State.Ids, _life.State.HandOverPending));
+                break;
+            case MergeInto m:
+                Run(CustomerLifecycle.MergeInto(_life, m.SurvivorId, Sender, Ctx()));
+                break;
+            case AbsorbCustomer m:
+                Run(CustomerLifecycle.Absorb(_life, m, Sender, Ctx()));
+                break;
+            case EraseCustomer m:
+                Run(CustomerLifecycle.Erase(_life, m, Sender));
+                break;
+            case SaveFailed f:
+                if (_life.FailedSaves == 0)
+                {
+                    _log.Warning(f.Cause, "Saving customer {0} failed; its events stay unacknowledged and the save is retried with backoff", _life.CustomerId);
+                }
+                Run(CustomerLifecycle.SaveFailed(_life, f.RowsWritten, Ctx()));
+                break;
+            case RetrySave:
+                Run(CustomerLifecycle.RetrySave(_life, Ctx()));
+                break;
+            case HandedOver:
+                Run(CustomerLifecycle.HandedOver(_life, Ctx()));
+                break;
+            case HandOverFailed f:
+                _log.Warning(f.Cause, "Handing customer {0} over to {1} failed; retrying in {2}", _life.CustomerId, _life.State.MergedInto, CustomerLifecycle.HandOverRetry);
+                Run(CustomerLifecycle.HandOverFailed(_life, f.Cause));
+                break;
+            case ResumeHandOver:
+                Run(CustomerLifecycle.ResumeHandOver(_life, Ctx()));
+                break;
+            case IdsReleased:
+                Run(CustomerLifecycle.IdsReleased(_life, Ctx()));
+                break;
+            case TombstoneSaved:
+                Run(CustomerLifecycle.TombstoneSaved(_life));
+                break;
+            case EraseFailed f:
+                _log.Warning(f.Cause, "Erasing customer {0} failed; it can be asked again", _life.CustomerId);
+                Run(CustomerLifecycle.EraseFailed(_life, f.Cause, Ctx()));
+                break;
+            case OutboxPublished p:
+                Run(CustomerLifecycle.OutboxPublished(_life, p.Ids, Ctx()));
+                break;
+            case OutboxFailed f:
+                _log.Warning(f.Cause, "Publishing operations of customer {0} failed; retried after its next save", _life.CustomerId);
+                _life = CustomerLifecycle.OutboxFailed(_life, f.Ids);
+                break;
+            case ChangesPublished p:
+                Run(CustomerLifecycle.ChangesPublished(_life, p.Ids));
+                break;
+            case ChangesFailed f:
+                _log.Warning(f.Cause, "Publishing profile changes of customer {0} failed; retried in {1}", _life.CustomerId, CustomerLifecycle.ChangesRetry);
+                Run(CustomerLifecycle.ChangesFailed(_life, f.Ids));
+                break;
+            case RetryChanges:
+                Run(CustomerLifecycle.RetryChanges(_life));
+                break;
+            case Passivate:
+                if (_life.Idle)
+                {
+                    Context.Parent.Tell(new Passivated(_life.CustomerId, Self));
+                    Context.Stop(Self);
+                }
+                else
+                {
+                    Run(CustomerLifecycle.BeforeLeaving(_life, Ctx())); // saves a shorter change outbox, then leaves next time
+                    Context.Parent.Tell(new PassivationRefused(_life.CustomerId));
+                }
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public static Props PropsFor(string customerId, int shard, StoredCustomer? stored, CustomerEntityOptions options, CustomerRegions regions) =>
-        Props.Create(() => new CustomerActor(customerId, shard, stored, options, regions));
+        Props.CreateBy(new Producer(customerId, shard, stored, options, regions));
+
+    // A plain constructor call: Props.Create(() => ...) invokes the constructor by reflection with an argument array.
+    private sealed class Producer(string customerId, int shard, StoredCustomer? stored, CustomerEntityOptions options, CustomerRegions regions) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(CustomerActor);
+
+        public ActorBase Produce() => new CustomerActor(customerId, shard, stored, options, regions);
+
+        public void Release(ActorBase actor)
+        {
+        }
+    }
 
     protected override void PreStart()
     {

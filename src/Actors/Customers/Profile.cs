@@ -131,14 +131,43 @@ public static class Profile
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(rules);
         now = now.ToUniversalTime();
+        // Loops, not LINQ: this runs once per save (profiled: the iterators were 8% of all allocations).
+        var all = state.Ids.AsSpan();
         var ids = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var type in Enum.GetValues<IdType>())
+        foreach (var type in IdTypes)
         {
-            var values = state.Ids.Where(i => i.Type == type).Select(i => i.Value).ToArray();
-            if (values.Length > 0)
+            var n = 0;
+            foreach (var i in all)
             {
-                ids[type.WireName()] = values;
+                n += i.Type == type ? 1 : 0;
             }
+            if (n == 0)
+            {
+                continue;
+            }
+            var values = new string[n];
+            n = 0;
+            foreach (var i in all)
+            {
+                if (i.Type == type)
+                {
+                    values[n++] = i.Value;
+                }
+            }
+            ids[type.WireName()] = values;
+        }
+        var contacts = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        foreach (var c in state.Contacts.AsSpan())
+        {
+            if (c.Active)
+            {
+                contacts[c.Id] = c.At;
+            }
+        }
+        var tags = new Dictionary<string, string>(state.Tags.Count, StringComparer.Ordinal);
+        foreach (var t in state.Tags.AsSpan())
+        {
+            tags[t.Name] = t.Value;
         }
         var segment = Segments.Of(state, now, rules);
         var s = state.Stats;
@@ -150,10 +179,10 @@ public static class Profile
             MergedFrom = state.MergedFrom.ToArray(),
             MergedInto = state.MergedInto,
             InPrivateDomain = state.InPrivateDomain,
-            Groups = state.ActiveGroups.ToArray(),
+            Groups = ActiveGroups(state),
             GuideId = state.OwningGuideId,
-            Contacts = state.Contacts.Where(c => c.Active).ToDictionary(c => c.Id, c => c.At, StringComparer.Ordinal),
-            Tags = state.Tags.ToDictionary(t => t.Name, t => t.Value, StringComparer.Ordinal),
+            Contacts = contacts,
+            Tags = tags,
             Birthday = state.Birthday,
             Stats = new ProfileStats(
                 s.Orders, s.Revenue, s.Refunds, s.RefundAmount, s.FirstOrderAt, s.LastOrderAt,
@@ -168,6 +197,48 @@ public static class Profile
             Version = state.Version,
             UpdatedAt = state.UpdatedAt,
         };
+    }
+
+    private static readonly IdType[] IdTypes = Enum.GetValues<IdType>();
+
+    private static bool Same(IReadOnlyList<string> a, IReadOnlyList<string>? b)
+    {
+        if (b is null || a.Count != b.Count)
+        {
+            return b is null && a.Count == 0;
+        }
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (!string.Equals(a[i], b[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static string[] ActiveGroups(CustomerState state)
+    {
+        var groups = state.Groups.AsSpan();
+        var n = 0;
+        foreach (var g in groups)
+        {
+            n += g.Active ? 1 : 0;
+        }
+        if (n == 0)
+        {
+            return [];
+        }
+        var active = new string[n];
+        n = 0;
+        foreach (var g in groups)
+        {
+            if (g.Active)
+            {
+                active[n++] = g.Id;
+            }
+        }
+        return active;
     }
 
     /// <summary>The siyu.profiles value, with the segment as of the last change (updated_at).</summary>
@@ -344,7 +415,8 @@ public static class Profile
         {
             changes.Add(Change(ProfileChanges.Created) with { Segment = after.Segment });
         }
-        var absorbed = after.MergedFrom.Except(before?.MergedFrom ?? [], StringComparer.Ordinal).ToArray();
+        // The usual save changes neither list: compared in place before any set operation.
+        var absorbed = Same(after.MergedFrom, before?.MergedFrom) ? [] : after.MergedFrom.Except(before?.MergedFrom ?? [], StringComparer.Ordinal).ToArray();
         if (absorbed.Length > 0)
         {
             changes.Add(Change(ProfileChanges.Merged) with { MergedFrom = EquatableArray.Own(absorbed) });
@@ -355,13 +427,16 @@ public static class Profile
             changes.Add(Change(after.InPrivateDomain ? ProfileChanges.JoinedPrivateDomain : ProfileChanges.LeftPrivateDomain));
         }
         var groupsBefore = before?.Groups ?? [];
-        foreach (var g in after.Groups.Except(groupsBefore, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        if (!Same(after.Groups, groupsBefore))
         {
-            changes.Add(Change(ProfileChanges.GroupJoined) with { GroupId = g });
-        }
-        foreach (var g in groupsBefore.Except(after.Groups, StringComparer.Ordinal).Order(StringComparer.Ordinal))
-        {
-            changes.Add(Change(ProfileChanges.GroupLeft) with { GroupId = g });
+            foreach (var g in after.Groups.Except(groupsBefore, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            {
+                changes.Add(Change(ProfileChanges.GroupJoined) with { GroupId = g });
+            }
+            foreach (var g in groupsBefore.Except(after.Groups, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            {
+                changes.Add(Change(ProfileChanges.GroupLeft) with { GroupId = g });
+            }
         }
         foreach (var (name, value) in after.Tags.OrderBy(t => t.Key, StringComparer.Ordinal))
         {

@@ -80,17 +80,62 @@ public sealed record CustomerIds
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
-    /// <summary>The ids present, in the contract's order.</summary>
-    public IEnumerable<(IdType Type, string Value)> All()
+    private static readonly IdType[] Types = Enum.GetValues<IdType>();
+
+    /// <summary>The ids present, in the contract's order (a struct enumerator: foreach allocates nothing, it runs per event).</summary>
+    public Present All() => new(this);
+
+    public bool IsEmpty
     {
-        foreach (var t in Enum.GetValues<IdType>())
+        get
         {
-            if (Get(t) is { } v)
+            foreach (var t in Types)
             {
-                yield return (t, v);
+                if (Get(t) is not null)
+                {
+                    return false;
+                }
             }
+            return true;
         }
     }
 
-    public bool IsEmpty => !All().Any();
+    /// <summary>The ids present; see <see cref="All"/>.</summary>
+    public readonly struct Present(CustomerIds ids) : IEnumerable<(IdType Type, string Value)>
+    {
+        public Enumerator GetEnumerator() => new(ids);
+
+        IEnumerator<(IdType Type, string Value)> IEnumerable<(IdType Type, string Value)>.GetEnumerator() => GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    public struct Enumerator(CustomerIds ids) : IEnumerator<(IdType Type, string Value)>
+    {
+        private int _next;
+
+        public (IdType Type, string Value) Current { get; private set; }
+
+        readonly object System.Collections.IEnumerator.Current => Current;
+
+        public bool MoveNext()
+        {
+            while (_next < Types.Length)
+            {
+                var t = Types[_next++];
+                if (ids.Get(t) is { } v)
+                {
+                    Current = (t, v);
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        public void Reset() => _next = 0;
+
+        public readonly void Dispose()
+        {
+        }
+    }
 }

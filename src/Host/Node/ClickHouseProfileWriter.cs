@@ -69,6 +69,16 @@ public sealed class ClickHouseProfileWriter : IProfilePublisher, IHostedService
         }
     }
 
+    /// <summary>
+    /// Hands over what is gathered now and waits until ClickHouse has it (tests and tools that
+    /// read the profiles table right after the events they sent were acknowledged).
+    /// </summary>
+    public async Task FlushAsync(CancellationToken ct)
+    {
+        await HandOverAsync(ct);
+        await (await _sinks.Ready.WaitAsync(ct)).Profiles.FlushAsync(ct);
+    }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _loop = Task.Run(async () =>

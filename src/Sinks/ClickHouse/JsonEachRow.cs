@@ -26,13 +26,24 @@ public static partial class JsonEachRow
     public static byte[] BuildInsert<T>(string table, IEnumerable<T> rows, JsonSerializerOptions? jsonOptions,
         bool nulTerminate, out int rowCount)
     {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        rowCount = WriteInsert(buffer, table, rows, jsonOptions, nulTerminate);
+        return rowCount == 0 ? [] : buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// <see cref="BuildInsert"/> into <paramref name="buffer"/> (appended): an engine that keeps one
+    /// buffer for all its inserts allocates nothing per insert once the buffer has grown. Returns the row count.
+    /// </summary>
+    public static int WriteInsert<T>(IBufferWriter<byte> buffer, string table, IEnumerable<T> rows, JsonSerializerOptions? jsonOptions,
+        bool nulTerminate)
+    {
         ArgumentNullException.ThrowIfNull(rows);
         var header = "INSERT INTO " + ClickHouseSql.QuoteTableName(table)
             + " SETTINGS date_time_input_format='best_effort' FORMAT JSONEachRow\n";
         var options = jsonOptions ?? DefaultOptions;
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        buffer.Write(Encoding.UTF8.GetBytes(header));
-        rowCount = 0;
+        Encoding.UTF8.GetBytes(header, buffer);
+        var rowCount = 0;
         using (var writer = new Utf8JsonWriter(buffer))
         {
             foreach (var row in rows)
@@ -55,7 +66,7 @@ public static partial class JsonEachRow
             buffer.Write("\0"u8);
         }
 
-        return rowCount == 0 ? [] : buffer.WrittenSpan.ToArray();
+        return rowCount;
     }
 
     /// <summary>Deserializes each non-empty line of JSONEachRow text into <typeparamref name="T"/>.</summary>

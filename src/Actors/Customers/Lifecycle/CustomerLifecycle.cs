@@ -429,11 +429,13 @@ public static class CustomerLifecycle
             return (StartPublishingChanges(life, saved, effects), effects);
         }
         effects.Add(new BecameDurable(saved));
+        // Announced before the replies: once an event is acknowledged, its profile is already with
+        // the publishers (a reader of the profiles right after the acknowledgement finds it handed over).
+        effects.Add(new Announce(saved));
         foreach (var p in life.InSave)
         {
             effects.Add(new Reply(p.To, p.Success));
         }
-        effects.Add(new Announce(saved));
         life = life with
         {
             Saving = false,

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -41,6 +42,9 @@ public sealed class ChDbEngine : IClickHouse
 
     private readonly ChDbConnectionHandle _connection;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private const int InitialInsertBuffer = 64 * 1024;
+    private const int MaxKeptInsertBuffer = 16 * 1024 * 1024;
+    private ArrayBufferWriter<byte> _insertBuffer = new(InitialInsertBuffer);
 
     private ChDbEngine(string dataPath, string libraryPath, ChDbConnectionHandle connection, TimeSpan bootTime)
     {
@@ -143,20 +147,31 @@ public sealed class ChDbEngine : IClickHouse
     /// </summary>
     public int Insert<T>(string table, IEnumerable<T> rows, JsonSerializerOptions? jsonOptions = null)
     {
-        var statement = JsonEachRow.BuildInsert(table, rows, jsonOptions, nulTerminate: true, out var count);
+        _gate.Wait();
+        try
+        {
+            return InsertHoldingGate(table, rows, jsonOptions);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    // Caller holds _gate, which also guards the one insert buffer: built and sent under the gate,
+    // it is reused by every insert (the engine runs one statement at a time anyway).
+    private int InsertHoldingGate<T>(string table, IEnumerable<T> rows, JsonSerializerOptions? jsonOptions)
+    {
+        _insertBuffer.ResetWrittenCount();
+        var count = JsonEachRow.WriteInsert(_insertBuffer, table, rows, jsonOptions, nulTerminate: true);
         if (count > 0)
         {
-            _gate.Wait();
-            try
-            {
-                Run(statement, null, "TabSeparated");
-            }
-            finally
-            {
-                _gate.Release();
-            }
+            Run(_insertBuffer.WrittenSpan, null, "TabSeparated");
         }
-
+        if (_insertBuffer.Capacity > MaxKeptInsertBuffer)
+        {
+            _insertBuffer = new ArrayBufferWriter<byte>(InitialInsertBuffer); // one huge insert does not pin its buffer for ever
+        }
         return count;
     }
 
@@ -174,13 +189,16 @@ public sealed class ChDbEngine : IClickHouse
     public async Task<int> InsertJsonEachRowAsync<T>(string table, IEnumerable<T> rows,
         JsonSerializerOptions? jsonOptions = null, CancellationToken cancellationToken = default)
     {
-        var statement = JsonEachRow.BuildInsert(table, rows, jsonOptions, nulTerminate: true, out var count);
-        if (count > 0)
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            await RunAsync(statement, null, "TabSeparated", cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            return InsertHoldingGate(table, rows, jsonOptions);
         }
-
-        return count;
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     private async ValueTask<string> RunAsync(byte[] sqlUtf8Z, IReadOnlyDictionary<string, string>? parameters, string format,
@@ -200,7 +218,7 @@ public sealed class ChDbEngine : IClickHouse
     }
 
     // Caller holds _gate.
-    private unsafe string Run(byte[] sqlUtf8Z, IReadOnlyDictionary<string, string>? parameters, string format)
+    private unsafe string Run(ReadOnlySpan<byte> sqlUtf8Z, IReadOnlyDictionary<string, string>? parameters, string format)
     {
         var formatBytes = Utf8Z(format, nameof(format));
         var count = parameters?.Count ?? 0;
