@@ -122,11 +122,15 @@ public static class ProduceCommand
                 lines++;
                 progress?.Invoke(stream.Position);
             }
+            // Undelivered messages fail by themselves after librdkafka's message.timeout.ms (5 min);
+            // meanwhile an unreachable broker is said every 30 s, not every second.
+            TimeSpan? said = null;
             while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
             {
                 ct.ThrowIfCancellationRequested();
-                if (health.Problem is { } problem)
+                if (health.Problem is { } problem && (said is null || clock.Elapsed - said >= TimeSpan.FromSeconds(30)))
                 {
+                    said = clock.Elapsed;
                     Console.Error.WriteLine($"siyu: waiting for acknowledgements: {problem}");
                 }
             }

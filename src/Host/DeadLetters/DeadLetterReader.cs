@@ -39,7 +39,8 @@ public static class DeadLetterReader
             adminConfig.Set(k, v);
         }
         int partitions;
-        using (var admin = new AdminClientBuilder(adminConfig).SetLogHandler((_, m) => health.OnLog("admin", m)).Build())
+        // The error handler too: without it librdkafka logs every reconnect failure as an ERROR line.
+        using (var admin = new AdminClientBuilder(adminConfig).SetLogHandler((_, m) => health.OnLog("admin", m)).SetErrorHandler((_, e) => health.OnError("admin", e)).Build())
         {
             var meta = admin.GetMetadata(topic, TimeSpan.FromSeconds(15));
             var t = meta.Topics.SingleOrDefault(x => x.Topic == topic);
