@@ -35,6 +35,7 @@ public sealed class CustomerShard : ReceiveActor, IWithTimers
     private bool _loadInFlight;
     private readonly Dictionary<string, DateTimeOffset> _woken = new(StringComparer.Ordinal);
     private bool _scanning;
+    private int _failedScans; // consecutive: the outage is logged once, then once when it is over
     private bool _stopping;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -65,7 +66,11 @@ public sealed class CustomerShard : ReceiveActor, IWithTimers
         Receive<Status.Failure>(f =>
         {
             _scanning = false;
-            _log.Warning(f.Cause, "Scanning due wakes of customer shard {0} failed; retried", _shard);
+            if (_failedScans++ == 0)
+            {
+                // Once per outage: the store is down for every shard at once and /health says so.
+                _log.Warning(f.Cause, "Scanning due wakes of customer shard {0} failed; retried every {1} (logged again when it succeeds)", _shard, _options.WakeCheckInterval);
+            }
         });
         Receive<PokeCustomerShard>(_ => { });
         Receive<StopCustomerShard>(_ => BeginStop());
@@ -325,6 +330,11 @@ public sealed class CustomerShard : ReceiveActor, IWithTimers
     private void OnDue(DueWakes due)
     {
         _scanning = false;
+        if (_failedScans > 0)
+        {
+            _log.Info("Scanning due wakes of customer shard {0} works again after {1} failed scans", _shard, _failedScans);
+            _failedScans = 0;
+        }
         foreach (var id in due.CustomerIds)
         {
             if (_woken.Count >= _options.MaxWakesInFlight)

@@ -69,6 +69,9 @@ public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadO
     /// <summary>A copy of the items (for building the next version).</summary>
     public T[] ToArray() => AsSpan().ToArray();
 
+    /// <summary>The backing array itself (empty when none), for writers that only read it (JSON); never mutate it.</summary>
+    internal T[] Backing => _items ?? [];
+
     public override string ToString() => $"[{string.Join(", ", AsSpan().ToArray())}]";
 
     public struct Enumerator(T[]? items)
@@ -116,7 +119,7 @@ internal sealed class EquatableArrayJsonConverter<T> : JsonConverter<EquatableAr
     }
 
     public override void Write(Utf8JsonWriter writer, EquatableArray<T> value, JsonSerializerOptions options) =>
-        JsonSerializer.Serialize(writer, value.ToArray(), ArrayInfo(options));
+        JsonSerializer.Serialize(writer, value.Backing, ArrayInfo(options)); // no copy: every save writes the whole state
 
     // The element metadata comes from the source-generated context (T[] is registered there).
     private static System.Text.Json.Serialization.Metadata.JsonTypeInfo<T[]> ArrayInfo(JsonSerializerOptions options) =>
