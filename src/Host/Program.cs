@@ -13,6 +13,7 @@ var root = new RootCommand("Siyu: real-time private-domain customer pipeline (Ka
     BenchCommand.Create(),
     SimulateCommand.Create(),
     CheckIdentityCommand.Create(),
+    KeyCommand.Create(),
 };
 // The host handles SIGTERM/Ctrl+C itself and needs time to drain and commit, so the parser
 // must not kill the process two seconds after the signal.

@@ -38,6 +38,7 @@ public sealed class SiyuSinks : IAsyncDisposable
         Profiles = new ClickHouseSink<ProfileRow>(clickHouse, SiyuTables.Profiles(db), options.Sink, loggers.CreateLogger<ClickHouseSink<ProfileRow>>());
         Campaigns = new ClickHouseSink<CampaignRow>(clickHouse, SiyuTables.Campaigns(db), options.Sink, loggers.CreateLogger<ClickHouseSink<CampaignRow>>());
         Operations = new ClickHouseSink<OperationsRow>(clickHouse, SiyuTables.Operations(db), options.Sink, loggers.CreateLogger<ClickHouseSink<OperationsRow>>());
+        Audit = new ClickHouseSink<AuditRow>(clickHouse, SiyuTables.Audit(db), options.Sink, loggers.CreateLogger<ClickHouseSink<AuditRow>>());
         Queries = new SalesQueries(clickHouse, db);
         _erasure = new CustomerErasure(clickHouse, db);
         if (options.PipelineMetrics is { } metrics)
@@ -60,12 +61,15 @@ public sealed class SiyuSinks : IAsyncDisposable
     /// <summary>Service tasks, reminders, churn moves and guide touches (005_operations.sql).</summary>
     public ClickHouseSink<OperationsRow> Operations { get; }
 
+    /// <summary>Erasures and denied API requests (006_audit.sql).</summary>
+    public ClickHouseSink<AuditRow> Audit { get; }
+
     public PipelineMetricsRecorder? PipelineMetrics { get; }
 
     public SalesQueries Queries { get; }
 
     /// <summary>Every table sink's status (failing or not, rows held), for /health.</summary>
-    public IReadOnlyList<SinkStatus> Statuses => [Sales.Status, Touches.Status, Profiles.Status, Campaigns.Status, Operations.Status];
+    public IReadOnlyList<SinkStatus> Statuses => [Sales.Status, Touches.Status, Profiles.Status, Campaigns.Status, Operations.Status, Audit.Status];
 
     /// <summary>
     /// PIPL erasure of a customer's analytics rows (see <see cref="CustomerErasure"/>): the sinks are
@@ -98,7 +102,8 @@ public sealed class SiyuSinks : IAsyncDisposable
             Touches.StopAsync(cancellationToken),
             Profiles.StopAsync(cancellationToken),
             Campaigns.StopAsync(cancellationToken),
-            Operations.StopAsync(cancellationToken)).ConfigureAwait(false);
+            Operations.StopAsync(cancellationToken),
+            Audit.StopAsync(cancellationToken)).ConfigureAwait(false);
         if (PipelineMetrics is not null)
         {
             await PipelineMetrics.DisposeAsync().ConfigureAwait(false);
@@ -112,7 +117,8 @@ public sealed class SiyuSinks : IAsyncDisposable
             Touches.DisposeAsync().AsTask(),
             Profiles.DisposeAsync().AsTask(),
             Campaigns.DisposeAsync().AsTask(),
-            Operations.DisposeAsync().AsTask()).ConfigureAwait(false);
+            Operations.DisposeAsync().AsTask(),
+            Audit.DisposeAsync().AsTask()).ConfigureAwait(false);
         if (PipelineMetrics is not null)
         {
             await PipelineMetrics.DisposeAsync().ConfigureAwait(false);

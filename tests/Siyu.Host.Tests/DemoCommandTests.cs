@@ -21,7 +21,8 @@ public sealed class DemoCommandTests
             timeoutSeconds: 180);
         Assert.True(exit == 0, $"exit {exit}\n{stdout[Math.Max(0, stdout.Length - 3000)..]}\n{stderr[Math.Max(0, stderr.Length - 3000)..]}");
         Assert.Contains("messages accounted for", stdout);
-        Assert.Contains($"curl 'http://127.0.0.1:{port}/v1/customers/lookup?member_id=M", stdout);
+        // The demo makes an API key for the run and puts it in its curl lines.
+        Assert.Matches($@"curl -H 'X-Api-Key: sk_[A-Za-z0-9_-]{{43}}' 'http://127.0.0.1:{port}/v1/customers/lookup\?member_id=M", stdout);
         Assert.Contains("sales by attribution rule", stdout);
         Assert.Contains("profile changes, by kind", stdout);
     }

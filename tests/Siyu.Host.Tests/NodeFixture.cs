@@ -28,7 +28,10 @@ public sealed class TestNode : IAsyncDisposable
     }
 
     public WebApplication App { get; }
+    /// <summary>A client sending the admin key (every endpoint); <see cref="Client"/> for another key or none.</summary>
     public HttpClient Http { get; }
+
+    public HttpClient Client(string? key) => Siyu.Tests.Shared.TestApiKeys.Client(Http.BaseAddress!, key);
 
     /// <summary>Events the customers accepted (durably handled, rows in ClickHouse).</summary>
     public TallyingEventHandler Tally => App.Services.GetRequiredService<TallyingEventHandler>();
@@ -53,6 +56,10 @@ public sealed class TestNode : IAsyncDisposable
             ["ClickHouse:DataPath"] = chDbPath,
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in Siyu.Tests.Shared.TestApiKeys.Settings())
+        {
+            values[key] = value;
+        }
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             values[key] = value;
@@ -62,7 +69,7 @@ public sealed class TestNode : IAsyncDisposable
         var app = SiyuNode.Build(settings, configuration,
             new SiyuNode.Options(bootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning, WrapClickHouse: wrapClickHouse, Clock: clock));
         await app.StartAsync();
-        return new TestNode(app, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
+        return new TestNode(app, Siyu.Tests.Shared.TestApiKeys.Client(new Uri($"http://127.0.0.1:{port}")));
     }
 
     /// <summary>A graceful stop: ingest drains, commits and leaves the group; the sinks flush.</summary>

@@ -24,8 +24,11 @@ public sealed class RunCommandTests
             ["SIYU_Api__Urls"] = $"http://127.0.0.1:{port}",
             ["SIYU_ClickHouse__DataPath"] = Path.Combine(Path.GetTempPath(), $"siyu-run-chdb-{Guid.NewGuid():N}"),
             ["SIYU_Journal__ConnectionString"] = $"Data Source={Path.Combine(Path.GetTempPath(), $"siyu-run-{Guid.NewGuid():N}.db")}",
+            ["SIYU_Api__Keys__ops__Role"] = "admin",
+            ["SIYU_Api__Keys__ops__Hash"] = TestApiKeys.Hash(TestApiKeys.Admin),
         });
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        // Orchestrators probe /health and Prometheus scrapes /metrics without a credential.
+        using var http = TestApiKeys.Client(new Uri($"http://127.0.0.1:{port}"), key: null);
 
         HttpStatusCode? health = null;
         for (var deadline = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < deadline && health != HttpStatusCode.OK;)

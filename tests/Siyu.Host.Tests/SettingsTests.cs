@@ -12,6 +12,8 @@ public sealed class SettingsTests
     {
         ["Kafka:BootstrapServers"] = "kafka:9092",
         ["Privacy:PhoneHashKey"] = "a-secret-of-at-least-16-bytes",
+        ["Api:Keys:ops:Role"] = "admin",
+        ["Api:Keys:ops:Hash"] = "sha256:" + new string('a', 64),
     };
 
     private static Dictionary<string, string?> With(string key, string? value) => new(Valid) { [key] = value };
@@ -53,6 +55,11 @@ public sealed class SettingsTests
     [InlineData("Journal:Provider", "oracle", "Journal:Provider")]
     [InlineData("Api:Urls", "not a url", "Api:Urls")]
     [InlineData("Privacy:PhoneHashKey", "short", "Privacy:PhoneHashKey")]
+    [InlineData("Api:Keys:ops:Role", "root", "Api:Keys:ops:Role")]
+    [InlineData("Api:Keys:ops:Hash", "sk_the-key-itself", "Api:Keys:ops:Hash")]
+    [InlineData("Api:Jwt:Authority", "https://login.example.cn", "Api:Jwt:Audience")]
+    [InlineData("Api:RatePerSecond", "0", "Api:RatePerSecond")]
+    [InlineData("Identity:PhoneRegion", "XX", "Identity:PhoneRegion")]
     [InlineData("Ingest:MaxPayloadBytes", "10", "Ingest:MaxPayloadBytes")]
     [InlineData("Cluster:DownUnreachableAfterSeconds", "0", "Cluster:DownUnreachableAfterSeconds")]
     [InlineData("Kafak:GroupId", "x", "Kafak")]

@@ -48,7 +48,8 @@ public static partial class CampaignApi
         .WithDescription("Revenue (net of refunds), orders, buyers, units sold through the campaign and later buys of its skus, stock and sell-through, from ClickHouse. "
             + "Without a range: the campaign's own period plus its attribution window; a bound left out is taken from there. from and to are ISO 8601 with offset, at most 92 days apart.")
         .Produces<CampaignLiveAnswer>()
-        .Produces<ApiError>(StatusCodes.Status400BadRequest);
+        .Produces<ApiError>(StatusCodes.Status400BadRequest)
+        .RequireAuthorization(Security.ApiSecurity.Pos);
 }
 
 /// <summary>The answer of <c>GET /v1/campaigns/{campaign_id}/live</c> (see <see cref="Siyu.Sinks.CampaignLive"/>); campaign is null when its definition is unknown.</summary>

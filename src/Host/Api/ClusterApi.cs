@@ -32,7 +32,8 @@ public static class ClusterApi
         })
         .WithTags("Operations")
         .WithSummary("This node's view of the cluster and the shards it hosts now (shard id -> live entities)")
-        .Produces<ClusterView>();
+        .Produces<ClusterView>()
+        .RequireAuthorization(Security.ApiSecurity.Admin);
 
     /// <summary>The shards the region hosts on this node, with how many entities each has live.</summary>
     private static async Task<SortedDictionary<string, int>> Shards(IActorRef region, CancellationToken ct)

@@ -10,6 +10,7 @@ using Siyu.Actors.Operations;
 using Siyu.Contracts.Events;
 using Siyu.Contracts.Identity;
 using Siyu.Contracts.Privacy;
+using Siyu.Host.Api.Security;
 using Siyu.Host.Node;
 
 namespace Siyu.Host.Api;
@@ -40,20 +41,23 @@ public static partial class CustomerApi
             .WithQuery([.. LookupTypes.Select(t => ApiDocument.Query(t.WireName(), $"the customer's {t.WireName()} (give exactly one of {ids})"))])
             .Produces<ApiError>(StatusCodes.Status400BadRequest)
             .Produces<ApiError>(StatusCodes.Status404NotFound)
-            .WithProfileAndPrompts();
+            .WithProfileAndPrompts()
+            .RequireAuthorization(ApiSecurity.Pos);
         app.MapGet("/v1/customers/{customerId}", Get)
             .WithTags("Customers")
             .WithSummary("A customer's profile (the survivor's, for a merged customer)")
             .Produces<CustomerProfile>()
             .Produces<ApiError>(StatusCodes.Status400BadRequest)
-            .Produces<ApiError>(StatusCodes.Status404NotFound);
+            .Produces<ApiError>(StatusCodes.Status404NotFound)
+            .RequireAuthorization(ApiSecurity.Pos);
         app.MapDelete("/v1/customers/{customerId}", Erase)
             .WithTags("Customers")
             .WithSummary("PIPL erasure: the customer, its ids and its ClickHouse rows")
             .Produces<ErasureAnswer>()
             .Produces<ApiError>(StatusCodes.Status400BadRequest)
             .Produces<ApiError>(StatusCodes.Status404NotFound)
-            .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
+            .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable)
+            .RequireAuthorization(ApiSecurity.Admin);
     }
 
     private static IResult Problem(int status, string error) => ApiInput.Error(status, error);
@@ -115,7 +119,7 @@ public static partial class CustomerApi
         return state is null ? Problem(404, "no such customer") : Results.Json(ProfileJson(state, clock, rules));
     }
 
-    private static async Task<IResult> Erase(string customerId, ActorRegistry registry, SinkService sinks, ClickHouseProfileWriter profiles, ILoggerFactory loggers, CancellationToken ct)
+    private static async Task<IResult> Erase(string customerId, HttpContext http, ActorRegistry registry, SinkService sinks, ClickHouseProfileWriter profiles, AuditLog audit, ILoggerFactory loggers, CancellationToken ct)
     {
         if (!CustomerIdFormat().IsMatch(customerId))
         {
@@ -132,8 +136,13 @@ public static partial class CustomerApi
         catch (Exception e) when (e is not OperationCanceledException)
         {
             loggers.CreateLogger(typeof(CustomerApi)).LogError(e, "Erasing the analytics rows of customer {CustomerId} failed", customerId);
+            // ClickHouse is down: the audit row waits for it in the sink; the log has it now.
+            audit.Record(audit.Row(http, AuditLog.Erase, "failed", 503, customerId, "ClickHouse rows not erased yet; to be repeated"));
             return Problem(503, "the customer's ClickHouse rows could not be erased yet; repeat the DELETE");
         }
+        // Who erased whom, durably, before the answer (docs/security.md).
+        await audit.RecordDurablyAsync(audit.Row(http, AuditLog.Erase, erased.Found ? "erased" : "not_found", erased.Found ? 200 : 404, customerId,
+            erased.Found ? "customer, its ids and its ClickHouse rows erased" : "no such customer; ClickHouse rows erased if any"), ct);
         return erased.Found
             ? Results.Json(new ErasureAnswer(erased.CustomerId, Erased: true))
             : Problem(404, "no such customer");

@@ -52,7 +52,8 @@ public static class SalesApi
                 ApiDocument.Query("from", "start of the window (ISO 8601 with offset), inclusive", format: "date-time"),
                 ApiDocument.Query("to", "end of the window (ISO 8601 with offset), exclusive", format: "date-time"))
             .Produces<SalesSummary>()
-            .Produces<ApiError>(StatusCodes.Status400BadRequest);
+            .Produces<ApiError>(StatusCodes.Status400BadRequest)
+            .RequireAuthorization(Security.ApiSecurity.Pos);
 
     private static async Task<IResult> Summary(HttpRequest request, SinkService sinks, TimeProvider clock, CancellationToken ct)
     {

@@ -14,6 +14,7 @@ using Siyu.Actors.Identity;
 using Siyu.Contracts;
 using Siyu.Contracts.Events;
 using Siyu.Contracts.Validation;
+using Siyu.Host.Api.Security;
 using Siyu.Host.Configuration;
 using Siyu.Host.Node;
 using Siyu.Ingest;
@@ -265,6 +266,9 @@ public static class PipelineBenchmark
         return new BaselineResult(group, received, clock.Elapsed, cpu);
     }
 
+    /// <summary>A key for this process's node only (settings hold its hash).</summary>
+    private static readonly string BenchApiKey = ApiKeys.Generate();
+
     private static IConfigurationRoot NodeConfiguration(PipelineBenchOptions o, Topics topics, string journal, string chdb, int port) =>
         SettingsLoader.Build(o.ConfigFile, new Dictionary<string, string?>
         {
@@ -277,6 +281,11 @@ public static class PipelineBenchmark
             // The mock broker waits a session timeout on every rejoin (the restart of (f)).
             ["Kafka:SessionTimeoutMs"] = "6000",
             ["Api:Urls"] = $"http://127.0.0.1:{port}",
+            // Lookups are measured as a POS makes them: with a key, the rate limit out of the way.
+            ["Api:Keys:bench:Role"] = "pos",
+            ["Api:Keys:bench:Hash"] = ApiKeys.Hash(BenchApiKey),
+            ["Api:RatePerSecond"] = "1000000",
+            ["Api:RateBurst"] = "1000000",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Kafka:MaxInFlight"] = o.MaxInFlight?.ToString(CultureInfo.InvariantCulture),
         }.Where(kv => kv.Value is not null).ToDictionary());
@@ -310,6 +319,7 @@ public static class PipelineBenchmark
         var settings = SettingsLoader.Load(configuration, embedded: true);
         var nodeOptions = new SiyuNode.Options(broker.BootstrapServers, JsonLogs: false, MinimumLogLevel: LogLevel.Warning, AkkaHocon: hocon);
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 2_000 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Add(ApiKeys.Header, BenchApiKey);
         var app = SiyuNode.Build(settings, configuration, nodeOptions);
         progress($"[{label}] starting the node (ingest, customers on SQLite, ClickHouse sink, API on :{port})");
         await app.StartAsync(ct);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using Siyu.Contracts;
 using Siyu.Contracts.Validation;
+using Siyu.Host.Api.Security;
 using Siyu.Host.Configuration;
 using Siyu.Host.Demo;
 using Siyu.Host.Node;
@@ -80,8 +81,12 @@ public static class DemoCommand
         var first = lag > 0 ? $"{lag}d" : "1min";
         // The embedded broker forgets everything on exit, so the journal starts empty too.
         var workDir = Directory.CreateTempSubdirectory("siyu-demo-");
+        // The API asks for a key in the demo too (docs/security.md): one made for this run, printed in the curl lines.
+        var apiKey = ApiKeys.Generate();
         var configuration = SettingsLoader.Build(configFile, new Dictionary<string, string?>
         {
+            ["Api:Keys:demo:Role"] = ApiRoles.Admin,
+            ["Api:Keys:demo:Hash"] = ApiKeys.Hash(apiKey),
             ["Journal:Provider"] = "sqlite",
             ["ClickHouse:Engine"] = "embedded",
             ["ClickHouse:DataPath"] = Path.Combine(workDir.FullName, "chdb"),
@@ -122,7 +127,7 @@ public static class DemoCommand
         // Before the day is generated: someone synced at the start as a group member with the member id.
         var member = sim.Population.People.FirstOrDefault(p => p.ContactLinkedToMember && p.Group is not null && p.Tier == Tier.High) ?? sim.Population.People[0];
         var messages = sim.Messages().ToList();
-        var examples = Examples(sim, member, messages, settings.Api.Urls, day);
+        var examples = Examples(sim, member, messages, settings.Api.Urls, day, apiKey);
         var campaigns = sim.Campaigns.ToDictionary(c => c.CampaignId);
         var inputs = messages.Count(m => m.Kind != MessageKind.Campaign);
         var title = $"Siyu live demo: a fruit chain's {day:dddd yyyy-MM-dd} group coupon day (国民水果节), {stores} stores, {sim.Population.People.Count:N0} customers, {inputs:N0} events and {messages.Count - inputs} campaigns at {rate}/s";
@@ -353,8 +358,9 @@ public static class DemoCommand
     }
 
     /// <summary>curl lines with ids the simulation really uses: a member already in a group, one who is not yet, and a flash sale.</summary>
-    private static List<string> Examples(TrafficSimulator sim, Person member, IReadOnlyList<SimulatedMessage> messages, string urls, DateOnly day)
+    private static List<string> Examples(TrafficSimulator sim, Person member, IReadOnlyList<SimulatedMessage> messages, string urls, DateOnly day, string apiKey)
     {
+        var key = $"-H '{ApiKeys.Header}: {apiKey}'";
         var api = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
         var people = sim.Population.People;
         // The first store customer who is in no group all day (POS messages are keyed by member id).
@@ -367,10 +373,10 @@ public static class DemoCommand
         var flash = $"FLASH-{day:yyyyMMdd}-{sim.Population.Stores[0].StoreId}";
         return
         [
-            $"curl '{api}/v1/customers/lookup?member_id={member.MemberId}'     # in group {member.Group}, a contact of guide {member.Guide}",
-            $"curl '{api}/v1/customers/lookup?member_id={outsider.MemberId}'     # in no group: the POS prompt says invite",
-            $"curl '{api}/v1/customers/lookup?phone={outsider.Phone}'        # the same customer by phone (hashed on arrival)",
-            $"curl '{api}/v1/campaigns/{flash}/live?from={from:yyyy-MM-ddTHH:mm:ssZ}&to={from.AddDays(1):yyyy-MM-ddTHH:mm:ssZ}'",
+            $"curl {key} '{api}/v1/customers/lookup?member_id={member.MemberId}'     # in group {member.Group}, a contact of guide {member.Guide}",
+            $"curl {key} '{api}/v1/customers/lookup?member_id={outsider.MemberId}'     # in no group: the POS prompt says invite",
+            $"curl {key} '{api}/v1/customers/lookup?phone={outsider.Phone}'        # the same customer by phone (hashed on arrival)",
+            $"curl {key} '{api}/v1/campaigns/{flash}/live?from={from:yyyy-MM-ddTHH:mm:ssZ}&to={from.AddDays(1):yyyy-MM-ddTHH:mm:ssZ}'",
         ];
     }
 

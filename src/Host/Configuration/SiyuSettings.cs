@@ -35,7 +35,7 @@ public sealed class SiyuSettings
         Ingest.Validate(errors);
         ClickHouse.Validate(errors);
         Journal.Validate(errors);
-        Api.Validate(errors);
+        Api.Validate(errors, embedded || !processesEvents);
         // Tools such as `siyu produce` never see a phone, so they need no key.
         Privacy.Validate(errors, embedded || !processesEvents);
         Identity.Validate(errors);
@@ -162,8 +162,44 @@ public sealed class ApiSettings
 {
     public string Urls { get; set; } = "http://127.0.0.1:8080";
 
-    internal void Validate(List<string> errors)
+    /// <summary>Key name -> role and SHA-256 of the key (`siyu key new` makes both); never the key itself.</summary>
+    public Dictionary<string, ApiKeySettings> Keys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Bearer tokens from the brand's identity provider, when Authority is set.</summary>
+    public JwtSettings Jwt { get; set; } = new();
+
+    /// <summary>Runs the API with no credential at all (a closed network, a trial). Must be said explicitly.</summary>
+    public bool AllowAnonymous { get; set; }
+
+    /// <summary>/metrics without a credential (Prometheus on the internal network); false asks for an admin credential.</summary>
+    public bool OpenMetrics { get; set; } = true;
+
+    /// <summary>Per key (or per client address without one): sustained requests per second and the burst above it.</summary>
+    public int RatePerSecond { get; set; } = 50;
+    public int RateBurst { get; set; } = 100;
+
+    internal void Validate(List<string> errors, bool embedded)
     {
+        foreach (var (name, key) in Keys)
+        {
+            if (!ApiRoles.All.Contains(key.Role))
+            {
+                errors.Add($"Api:Keys:{name}:Role must be one of {string.Join(", ", ApiRoles.All)} (got '{key.Role}')");
+            }
+            if (!Siyu.Host.Api.Security.ApiKeys.IsHash(key.Hash))
+            {
+                errors.Add($"Api:Keys:{name}:Hash must be 'sha256:' and 64 lowercase hex digits (`siyu key new --name {name} --role pos` prints it); never put the key itself in settings");
+            }
+        }
+        Jwt.Validate(errors);
+        // A node that answers erasures and lookups to anyone must have been asked to.
+        if (!embedded && !AllowAnonymous && Keys.Count == 0 && string.IsNullOrWhiteSpace(Jwt.Authority))
+        {
+            errors.Add("Api:Keys must name at least one key (make one with `siyu key new --name NAME --role admin|pos`), or set Api:Jwt:Authority, "
+                + "or set Api:AllowAnonymous=true to run the API with no authentication");
+        }
+        SiyuSettings.Range(errors, "Api:RatePerSecond", RatePerSecond, 1, 1_000_000);
+        SiyuSettings.Range(errors, "Api:RateBurst", RateBurst, 1, 1_000_000);
         foreach (var url in Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (!Uri.TryCreate(url.Replace("*", "localhost").Replace("+", "localhost"), UriKind.Absolute, out var uri)
@@ -175,6 +211,51 @@ public sealed class ApiSettings
         if (string.IsNullOrWhiteSpace(Urls))
         {
             errors.Add("Api:Urls must name at least one URL, e.g. http://127.0.0.1:8080");
+        }
+    }
+}
+
+/// <summary>The API's roles: pos reads (lookup, profile, campaign live); admin also erases and sees the cluster.</summary>
+public static class ApiRoles
+{
+    public const string Pos = "pos";
+    public const string Admin = "admin";
+    public static readonly IReadOnlyList<string> All = [Pos, Admin];
+}
+
+public sealed class ApiKeySettings
+{
+    public string Role { get; set; } = "";
+    public string Hash { get; set; } = "";
+}
+
+public sealed class JwtSettings
+{
+    /// <summary>The identity provider (OpenID Connect discovery at {Authority}/.well-known/openid-configuration); empty: no tokens.</summary>
+    public string Authority { get; set; } = "";
+    public string Audience { get; set; } = "";
+    /// <summary>The claim holding the role (pos or admin).</summary>
+    public string RoleClaim { get; set; } = "roles";
+    /// <summary>The claim naming who it is, for the audit.</summary>
+    public string NameClaim { get; set; } = "sub";
+    /// <summary>False only for an identity provider on loopback in tests.</summary>
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Authority);
+
+    internal void Validate(List<string> errors)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+        if (!Uri.TryCreate(Authority, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"Api:Jwt:Authority '{Authority}' is not an http(s) URL");
+        }
+        if (string.IsNullOrWhiteSpace(Audience))
+        {
+            errors.Add("Api:Jwt:Audience is required with Api:Jwt:Authority (the audience this API's tokens are issued for)");
         }
     }
 }

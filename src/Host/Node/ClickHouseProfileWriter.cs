@@ -144,6 +144,7 @@ public sealed class ClickHouseProfileWriter : IProfilePublisher, IHostedService
         MergedFrom = p.MergedFrom,
         Version = (ulong)p.Version,
         UpdatedAt = p.UpdatedAt,
+        CreatedAt = p.CreatedAt == default ? null : p.CreatedAt,
         InPrivateDomain = p.InPrivateDomain,
         Groups = p.Groups,
         GuideId = p.GuideId ?? "",

@@ -15,6 +15,7 @@ using Siyu.Contracts;
 using Siyu.Contracts.Privacy;
 using Siyu.Contracts.Validation;
 using Siyu.Host.Api;
+using Siyu.Host.Api.Security;
 using Siyu.Host.Configuration;
 using Siyu.Ingest;
 using Siyu.Ingest.Handlers;
@@ -151,6 +152,7 @@ public static class SiyuNode
         s.AddSingleton<IngestService>();
         s.AddHostedService(sp => sp.GetRequiredService<IngestService>());
         s.AddSiyuOpenApi();
+        s.AddSiyuApiSecurity(settings.Api);
         s.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("cluster")
             .AddCheck<IngestService>("ingest")
@@ -158,8 +160,8 @@ public static class SiyuNode
             .AddCheck<SinkService>("clickhouse");
 
         var app = builder.Build();
-        app.MapHealthChecks("/health", HealthResponse.Options);
-        app.MapMetrics("/metrics");
+        app.UseSiyuApiSecurity();
+        ApiSecurity.Open(app.MapHealthChecks("/health", HealthResponse.Options), app.MapMetrics("/metrics"), settings.Api);
         app.MapOpenApi(ApiDocument.Path);
         app.MapCustomerApi();
         app.MapCampaignApi();

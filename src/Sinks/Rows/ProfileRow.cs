@@ -20,6 +20,9 @@ public sealed record ProfileRow
 
     public required DateTimeOffset UpdatedAt { get; init; }
 
+    /// <summary>When the customer was first seen; after a merge the earliest of them (006_audit.sql).</summary>
+    public DateTimeOffset? CreatedAt { get; init; }
+
     public bool InPrivateDomain { get; init; }
 
     public IReadOnlyList<string> Groups { get; init; } = [];

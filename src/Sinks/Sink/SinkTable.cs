@@ -77,6 +77,10 @@ public static class SiyuTables
     public static SinkTable<OperationsRow> Operations(string database = SchemaMigrator.DefaultDatabase) =>
         new($"{database}.operations") { OccurredAt = r => r.At, Key = r => r.NoticeId };
 
+    /// <summary><c>audit_log</c>: erasures and denied API requests (plain rows; a repeat is harmless).</summary>
+    public static SinkTable<AuditRow> Audit(string database = SchemaMigrator.DefaultDatabase) =>
+        new($"{database}.audit_log") { OccurredAt = r => r.At };
+
     /// <summary><c>pipeline_metrics</c>: plain samples.</summary>
     public static SinkTable<MetricSampleRow> PipelineMetrics(string database = SchemaMigrator.DefaultDatabase) =>
         new($"{database}.pipeline_metrics");

@@ -25,8 +25,12 @@ public sealed class NodeProcess : IDisposable
             ["SIYU_Api__Urls"] = $"http://127.0.0.1:{ApiPort}",
         };
         all.TryAdd("SIYU_Privacy__PhoneHashKey", PhoneKey);
+        foreach (var (key, value) in TestApiKeys.Environment())
+        {
+            all.TryAdd(key, value);
+        }
         Process = new SiyuProcess(["run"], all);
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ApiPort}"), Timeout = TimeSpan.FromSeconds(15) };
+        Http = TestApiKeys.Client(new Uri($"http://127.0.0.1:{ApiPort}"), timeout: TimeSpan.FromSeconds(15));
     }
 
     /// <summary>The environment of a single node on the embedded stack's files in <paramref name="dir"/>.</summary>
