@@ -175,8 +175,55 @@ public sealed class ComposeStructureTests
             Assert.True(documented.ContainsKey(name), $"{name} is required by {Compose.FileName} but missing from deploy/siyu.env.example");
         }
 
-        // The example must never carry a usable phone hash key: compose refuses an empty one.
-        Assert.Equal(string.Empty, documented["SIYU_PHONE_HASH_KEY"]);
+        // The example carries no usable secret at all (issue #15: Grafana's admin password was
+        // "change-me"): compose refuses an empty one, so nobody runs on a default.
+        foreach (var name in required)
+        {
+            Assert.True(documented[name] == string.Empty, $"deploy/siyu.env.example gives {name} a value; leave it empty");
+        }
+    }
+
+    /// <summary>Published on every host interface: the API and Grafana only (issue #15).</summary>
+    private static readonly string[] PublicServices = ["siyu", "siyu-2", "grafana"];
+
+    [Fact]
+    public void Only_the_api_and_grafana_are_published_beyond_loopback()
+    {
+        foreach (var service in _compose.Services.Values)
+        {
+            foreach (var port in service.Ports.Where(p => p.HostPort is not null))
+            {
+                var loopback = port.HostIp is "127.0.0.1" or "::1" or "[::1]";
+                Assert.True(loopback || PublicServices.Contains(service.Name),
+                    $"service {service.Name} publishes {port.HostPort} on every interface; bind it to 127.0.0.1 or keep it on the compose network");
+            }
+        }
+        Assert.Contains(_compose.Services["siyu"].Ports, p => p.HostIp is null && p.ContainerPort == 8080);
+        Assert.Contains(_compose.Services["grafana"].Ports, p => p.HostIp is null && p.ContainerPort == 3000);
+    }
+
+    [Fact]
+    public void Api_keys_come_from_an_env_file_that_is_not_in_the_repository()
+    {
+        foreach (var name in new[] { "siyu", "siyu-2" })
+        {
+            var files = _compose.Services[name].Node.Seq("env_file")?.Children ?? [];
+            Assert.Contains(files, f => f.ToString().Contains("deploy/api-keys.env", StringComparison.Ordinal));
+            Assert.DoesNotContain(_compose.Services[name].Environment.Keys, k => k.StartsWith("SIYU_Api__Keys", StringComparison.Ordinal));
+        }
+        Assert.Contains("SIYU_Api__Keys__", Repo.Read("deploy/api-keys.env.example"));
+        Assert.Contains("*.env", Repo.Read("deploy/.gitignore"));
+        Assert.False(File.Exists(Path.Combine(Repo.Root, "deploy", "api-keys.env")) && IsTracked("deploy/api-keys.env"));
+    }
+
+    private static bool IsTracked(string path)
+    {
+        using var git = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("git", ["-C", Repo.Root, "ls-files", "--error-unmatch", path])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        })!;
+        git.WaitForExit();
+        return git.ExitCode == 0;
     }
 
     private static void AssertRequiredReference(string value, string what)
