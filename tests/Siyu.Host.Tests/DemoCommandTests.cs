@@ -46,7 +46,7 @@ public sealed class DemoCommandTests
         Assert.True(note is not null, stdout[..Math.Min(3000, stdout.Length)]);
         var port = int.Parse(note.Split("http://127.0.0.1:")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
         Assert.NotEqual(8080, port);
-        Assert.Contains($"curl 'http://127.0.0.1:{port}/v1/customers/lookup?member_id=M", stdout);
+        Assert.Matches($@"curl -H 'X-Api-Key: sk_[A-Za-z0-9_-]{{43}}' 'http://127.0.0.1:{port}/v1/customers/lookup\?member_id=M", stdout);
         Assert.Contains("messages accounted for", stdout);
     }
 
