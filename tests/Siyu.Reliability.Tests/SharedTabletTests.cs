@@ -95,7 +95,7 @@ public sealed class SharedTabletTests(ITestOutputHelper output) : IDisposable
 
     private static Task<(int Exit, string Stdout, string Stderr)> CheckIdentity(TestKafka kafka, NodeProcess node, bool json) =>
         SiyuProcess.RunAsync(
-            ["check-identity", "--bootstrap", kafka.Bootstrap, "--api", $"http://127.0.0.1:{node.ApiPort}", .. json ? new[] { "--json" } : []],
+            ["check-identity", "--bootstrap", kafka.Bootstrap, "--api", $"http://127.0.0.1:{node.ApiPort}", "--api-key", TestApiKeys.Pos, .. json ? new[] { "--json" } : []],
             new Dictionary<string, string> { ["SIYU_Privacy__PhoneHashKey"] = NodeProcess.PhoneKey }, timeoutSeconds: 120);
 
     /// <summary>Customers that a lookup by the ids of two people leads to, or whose profile holds another person's id.</summary>

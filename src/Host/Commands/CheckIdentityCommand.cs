@@ -32,12 +32,13 @@ public static class CheckIdentityCommand
         var config = CommandSupport.ConfigOption();
         var bootstrap = new Option<string?>("--bootstrap", "-b") { Description = "host:port of a broker (default: Kafka:BootstrapServers)" };
         var api = new Option<string?>("--api") { Description = "Base URL of a node's HTTP API (default: the first of Api:Urls)" };
+        var apiKey = new Option<string?>("--api-key") { Description = "An API key of the node, role pos or admin (`siyu key new`); the node refuses lookups without one" };
         var json = new Option<bool>("--json") { Description = "Write the report as one JSON document instead of text" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds allowed for reading the topics", DefaultValueFactory = _ => 600 };
         var command = new Command("check-identity",
             "Report customers that hold the ids of more than one person (made by nodes before weak ids); changes nothing")
         {
-            bootstrap, api, json, timeout, config,
+            bootstrap, api, apiKey, json, timeout, config,
         };
         command.SetAction((parse, ct) => CommandSupport.Guard(async () =>
         {
@@ -47,7 +48,7 @@ public static class CheckIdentityCommand
                 overrides["Kafka:BootstrapServers"] = b;
             }
             // The phone key is needed: profiles hold phones only as the node's keyed hash.
-            var settings = SettingsLoader.Load(SettingsLoader.Build(parse.GetValue(config)?.FullName, overrides), embedded: false, processesEvents: true);
+            var settings = SettingsLoader.Load(SettingsLoader.Build(parse.GetValue(config)?.FullName, overrides), embedded: false, processesEvents: true, servesApi: false);
             var baseUrl = parse.GetValue(api) ?? settings.Api.Urls.Split(';')[0].Replace("*", "localhost").Replace("+", "localhost");
             if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out var apiUri))
             {
@@ -99,6 +100,10 @@ public static class CheckIdentityCommand
 
             var people = audit.People();
             using var http = new HttpClient { BaseAddress = apiUri, Timeout = TimeSpan.FromSeconds(30) };
+            if (parse.GetValue(apiKey) is { Length: > 0 } key)
+            {
+                http.DefaultRequestHeaders.Add(Api.Security.ApiKeys.Header, key);
+            }
             var customerOf = new Dictionary<LinkedId, string?>();
             var held = new Dictionary<string, IReadOnlyList<LinkedId>>(StringComparer.Ordinal);
             try
@@ -201,7 +206,21 @@ public static class CheckIdentityCommand
             try
             {
                 var value = id.Type == IdType.Phone ? rawPhones[id.Value] : id.Value;
-                using var response = await http.GetAsync($"/v1/customers/lookup?{id.Type.WireName()}={Uri.EscapeDataString(value)}", ct);
+                var url = $"/v1/customers/lookup?{id.Type.WireName()}={Uri.EscapeDataString(value)}";
+                var response = await http.GetAsync(url, ct);
+                // The node limits lookups per key (issue #15): wait as long as it asks, then again.
+                while (response.StatusCode == HttpStatusCode.TooManyRequests)
+                {
+                    var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1);
+                    response.Dispose();
+                    await Task.Delay(wait, ct);
+                    response = await http.GetAsync(url, ct);
+                }
+                using var answer = response;
+                if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                {
+                    throw new InvalidOperationException($"the node refused the lookup ({(int)response.StatusCode}): pass --api-key with a key of role pos or admin (`siyu key new`)");
+                }
                 if (response.StatusCode == HttpStatusCode.NotFound)
                 {
                     return (id, (JsonObject?)null);

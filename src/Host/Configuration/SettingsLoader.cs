@@ -53,7 +53,7 @@ public static class SettingsLoader
         ("Operations:WakeBuckets", "the durable due index is gone: each customer shard scans the store for due wakes (docs/architecture.md, \"Timers\"); delete the setting"),
     ];
 
-    public static SiyuSettings Load(IConfiguration configuration, bool embedded, bool processesEvents = true)
+    public static SiyuSettings Load(IConfiguration configuration, bool embedded, bool processesEvents = true, bool servesApi = true)
     {
         var problems = new List<string>();
         foreach (var section in configuration.GetChildren())
@@ -97,7 +97,7 @@ public static class SettingsLoader
         }
         if (problems.Count == 0)
         {
-            problems.AddRange(settings.Validate(embedded, processesEvents));
+            problems.AddRange(settings.Validate(embedded, processesEvents, servesApi));
         }
         return problems.Count > 0 ? throw new SettingsException(problems) : settings;
     }

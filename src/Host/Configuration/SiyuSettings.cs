@@ -28,14 +28,15 @@ public sealed class SiyuSettings
     public CustomerRules Rules() => Operations.ToRules(Audiences) with { WeakIdTypes = Identity.WeakIdTypeList() };
 
     /// <summary>Every problem found, each naming its setting; empty when the settings are usable.</summary>
-    public IReadOnlyList<string> Validate(bool embedded, bool processesEvents = true)
+    /// <param name="servesApi">False for tools that only call a node's API (`siyu check-identity`): they need no credential of their own settings.</param>
+    public IReadOnlyList<string> Validate(bool embedded, bool processesEvents = true, bool servesApi = true)
     {
         var errors = new List<string>();
         Kafka.Validate(errors, embedded);
         Ingest.Validate(errors);
         ClickHouse.Validate(errors);
         Journal.Validate(errors);
-        Api.Validate(errors, embedded || !processesEvents);
+        Api.Validate(errors, embedded || !processesEvents || !servesApi);
         // Tools such as `siyu produce` never see a phone, so they need no key.
         Privacy.Validate(errors, embedded || !processesEvents);
         Identity.Validate(errors);
@@ -178,7 +179,8 @@ public sealed class ApiSettings
     public int RatePerSecond { get; set; } = 50;
     public int RateBurst { get; set; } = 100;
 
-    internal void Validate(List<string> errors, bool embedded)
+    /// <param name="noCredentialNeeded">The embedded demo (it makes its own key) and tools that serve no API.</param>
+    internal void Validate(List<string> errors, bool noCredentialNeeded)
     {
         foreach (var (name, key) in Keys)
         {
@@ -193,7 +195,7 @@ public sealed class ApiSettings
         }
         Jwt.Validate(errors);
         // A node that answers erasures and lookups to anyone must have been asked to.
-        if (!embedded && !AllowAnonymous && Keys.Count == 0 && string.IsNullOrWhiteSpace(Jwt.Authority))
+        if (!noCredentialNeeded && !AllowAnonymous && Keys.Count == 0 && string.IsNullOrWhiteSpace(Jwt.Authority))
         {
             errors.Add("Api:Keys must name at least one key (make one with `siyu key new --name NAME --role admin|pos`), or set Api:Jwt:Authority, "
                 + "or set Api:AllowAnonymous=true to run the API with no authentication");
