@@ -30,13 +30,14 @@ public sealed class ApiSecurityTests(NodeFixture fixture)
             broker.CreateTopic(t);
         }
         var dir = Directory.CreateTempSubdirectory("siyu-security-").FullName;
-        var since = DateTimeOffset.UtcNow.AddSeconds(-1);
+        // The node runs on the fixture's clock (T0 is a day before it); audit rows carry its time.
+        var since = fixture.Clock.GetUtcNow().AddSeconds(-1);
         await using var node = await TestNode.StartAsync(broker.BootstrapServers, dir, fixture.ChDbPath, new Dictionary<string, string?>
         {
             ["Kafka:GroupId"] = "security-" + Guid.NewGuid().ToString("N"),
             ["Api:RatePerSecond"] = "5",
             ["Api:RateBurst"] = "40",
-        });
+        }, clock: fixture.Clock);
         using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig { BootstrapServers = broker.BootstrapServers }).Build();
         var run = Guid.NewGuid().ToString("N")[..8];
         var member = "SEC-" + run;
