@@ -91,6 +91,14 @@ public sealed class ApiSecurityTests(NodeFixture fixture)
                 }
             }
         }
+        // The OpenAPI document says which answers a credential can bring, and that /health needs none.
+        var paths = JsonNode.Parse(await admin.GetStringAsync("/openapi/v1.json"))!["paths"]!;
+        foreach (var (path, verb) in new[] { ("/v1/customers/lookup", "get"), ("/v1/customers/{customerId}", "delete"), ("/v1/cluster", "get"), ("/v1/sales/summary", "get") })
+        {
+            var responses = paths[path]?[verb]?["responses"]?.AsObject();
+            Assert.True(responses is not null && new[] { "401", "403", "429" }.All(responses.ContainsKey), $"{verb} {path}: {responses?.ToJsonString()}");
+        }
+
         // Erased for real: gone for the admin too, and a second erasure is audited as not found.
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/v1/customers/lookup?member_id={member}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync($"/v1/customers/{customerId}")).StatusCode);

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Siyu.Host.Node;
+using Siyu.Host.Api.Security;
 
 namespace Siyu.Host.Api;
 
@@ -49,7 +50,7 @@ public static partial class CampaignApi
             + "Without a range: the campaign's own period plus its attribution window; a bound left out is taken from there. from and to are ISO 8601 with offset, at most 92 days apart.")
         .Produces<CampaignLiveAnswer>()
         .Produces<ApiError>(StatusCodes.Status400BadRequest)
-        .RequireAuthorization(Security.ApiSecurity.Pos);
+        .RequireRole(ApiSecurity.Pos);
 }
 
 /// <summary>The answer of <c>GET /v1/campaigns/{campaign_id}/live</c> (see <see cref="Siyu.Sinks.CampaignLive"/>); campaign is null when its definition is unknown.</summary>

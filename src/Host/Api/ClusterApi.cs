@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Siyu.Actors.Hosting;
+using Siyu.Host.Api.Security;
 
 namespace Siyu.Host.Api;
 
@@ -33,7 +34,7 @@ public static class ClusterApi
         .WithTags("Operations")
         .WithSummary("This node's view of the cluster and the shards it hosts now (shard id -> live entities)")
         .Produces<ClusterView>()
-        .RequireAuthorization(Security.ApiSecurity.Admin);
+        .RequireRole(ApiSecurity.Admin);
 
     /// <summary>The shards the region hosts on this node, with how many entities each has live.</summary>
     private static async Task<SortedDictionary<string, int>> Shards(IActorRef region, CancellationToken ct)

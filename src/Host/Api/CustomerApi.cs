@@ -42,14 +42,14 @@ public static partial class CustomerApi
             .Produces<ApiError>(StatusCodes.Status400BadRequest)
             .Produces<ApiError>(StatusCodes.Status404NotFound)
             .WithProfileAndPrompts()
-            .RequireAuthorization(ApiSecurity.Pos);
+            .RequireRole(ApiSecurity.Pos);
         app.MapGet("/v1/customers/{customerId}", Get)
             .WithTags("Customers")
             .WithSummary("A customer's profile (the survivor's, for a merged customer)")
             .Produces<CustomerProfile>()
             .Produces<ApiError>(StatusCodes.Status400BadRequest)
             .Produces<ApiError>(StatusCodes.Status404NotFound)
-            .RequireAuthorization(ApiSecurity.Pos);
+            .RequireRole(ApiSecurity.Pos);
         app.MapDelete("/v1/customers/{customerId}", Erase)
             .WithTags("Customers")
             .WithSummary("PIPL erasure: the customer, its ids and its ClickHouse rows")
@@ -57,7 +57,7 @@ public static partial class CustomerApi
             .Produces<ApiError>(StatusCodes.Status400BadRequest)
             .Produces<ApiError>(StatusCodes.Status404NotFound)
             .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable)
-            .RequireAuthorization(ApiSecurity.Admin);
+            .RequireRole(ApiSecurity.Admin);
     }
 
     private static IResult Problem(int status, string error) => ApiInput.Error(status, error);

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Siyu.Host.Node;
 using Siyu.Sinks;
+using Siyu.Host.Api.Security;
 
 namespace Siyu.Host.Api;
 
@@ -53,7 +54,7 @@ public static class SalesApi
                 ApiDocument.Query("to", "end of the window (ISO 8601 with offset), exclusive", format: "date-time"))
             .Produces<SalesSummary>()
             .Produces<ApiError>(StatusCodes.Status400BadRequest)
-            .RequireAuthorization(Security.ApiSecurity.Pos);
+            .RequireRole(ApiSecurity.Pos);
 
     private static async Task<IResult> Summary(HttpRequest request, SinkService sinks, TimeProvider clock, CancellationToken ct)
     {

@@ -109,6 +109,16 @@ public static class ApiSecurity
         app.UseAuthorization();
     }
 
+    /// <summary>
+    /// The endpoint needs <paramref name="policy"/> (<see cref="Pos"/> or <see cref="Admin"/>), and its
+    /// OpenAPI entry says so: 401 without an accepted credential, 403 with the wrong role, 429 over the rate.
+    /// </summary>
+    public static RouteHandlerBuilder RequireRole(this RouteHandlerBuilder endpoint, string policy) =>
+        endpoint.RequireAuthorization(policy)
+            .Produces<ApiError>(StatusCodes.Status401Unauthorized)
+            .Produces<ApiError>(StatusCodes.Status403Forbidden)
+            .Produces<ApiError>(StatusCodes.Status429TooManyRequests);
+
     /// <summary>/health stays open for orchestrators; /metrics as configured.</summary>
     public static void Open(IEndpointConventionBuilder health, IEndpointConventionBuilder metrics, ApiSettings api)
     {
