@@ -62,6 +62,8 @@ public sealed class ApiSecurityTests(NodeFixture fixture)
             (HttpMethod.Get, $"/v1/customers/lookup?member_id={member}", [HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.OK, HttpStatusCode.OK]),
             (HttpMethod.Get, $"/v1/customers/{customerId}", [HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.OK, HttpStatusCode.OK]),
             (HttpMethod.Get, "/v1/campaigns/FLASH-SEC/live", [HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.OK, HttpStatusCode.OK]),
+            (HttpMethod.Get, "/v1/sales/summary?by=store", [HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.OK, HttpStatusCode.OK]),
+            (HttpMethod.Get, "/openapi/v1.json", [HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.OK, HttpStatusCode.OK]),
             (HttpMethod.Get, "/v1/cluster", [HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden, HttpStatusCode.OK]),
             (HttpMethod.Get, "/health", [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK]),
             (HttpMethod.Get, "/metrics", [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK]),
