@@ -62,7 +62,7 @@ public sealed partial class KafkaSettings
     public string TopicPrefix { get; set; } = "siyu.";
     public string GroupId { get; set; } = "siyu-ingest";
     public int SessionTimeoutMs { get; set; } = 45_000;
-    public int MaxInFlight { get; set; } = 5_000;
+    public int MaxInFlight { get; set; } = 50_000;
     public int AutoCommitIntervalMs { get; set; } = 1_000;
     /// <summary>Partitions per topic of the embedded broker (it keeps ~100k messages per partition).</summary>
     public int EmbeddedPartitions { get; set; } = 16;
