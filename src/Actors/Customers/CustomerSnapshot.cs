@@ -31,24 +31,3 @@ public static class CustomerSnapshot
 
     internal sealed record Envelope(int Format, CustomerState State);
 }
-
-/// <summary>
-/// Journal format of the state-changing domain events (polymorphic JSON with a "$type"
-/// discriminator). Notices are not journal events and are refused.
-/// </summary>
-public static class CustomerJournal
-{
-    public static byte[] Serialize(CustomerEvent evt)
-    {
-        ArgumentNullException.ThrowIfNull(evt);
-        if (evt is CustomerNotice)
-        {
-            throw new ArgumentException($"{evt.GetType().Name} is a notice, not a journal event", nameof(evt));
-        }
-        return JsonSerializer.SerializeToUtf8Bytes(evt, CustomerJsonContext.Default.CustomerEvent);
-    }
-
-    public static CustomerEvent Deserialize(ReadOnlySpan<byte> bytes) =>
-        JsonSerializer.Deserialize(bytes, CustomerJsonContext.Default.CustomerEvent)
-        ?? throw new JsonException("a customer event cannot be null");
-}
