@@ -18,7 +18,7 @@ namespace Siyu.Host.Tests;
 
 /// <summary>From Kafka to the operator's number: campaign, orders, a solitaire, a refund, through ClickHouse.</summary>
 [Collection(NodeCollection.Name)]
-[Trait("Clock", "sensitive")]
+[Trait("Clock", "node")] // on the node's ShiftedClock; not rerun under faketime: librdkafka's timed waits never return under libfaketime
 public sealed class CampaignLiveTests(NodeFixture node, ITestOutputHelper output)
 {
     // Times are relative to the node's clock (NodeFixture.Start and on), not to today.

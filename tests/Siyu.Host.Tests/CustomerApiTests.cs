@@ -7,7 +7,7 @@ using Siyu.Contracts.Privacy;
 namespace Siyu.Host.Tests;
 
 [Collection(NodeCollection.Name)]
-[Trait("Clock", "sensitive")]
+[Trait("Clock", "node")] // on the node's ShiftedClock; not rerun under faketime: librdkafka's timed waits never return under libfaketime
 public sealed class CustomerApiTests(NodeFixture node)
 {
     // The day before the node's clock starts (NodeFixture.Start), whatever today is.
