@@ -60,7 +60,7 @@ public class StageBenchmarks
         var lives = Decide(sales);
         _saved = [.. _customerOf.Select(c => lives[c].State)];
         _profileJson = [.. _saved.Select(s => Profile.ToJson(s, Now, _rules))];
-        _sales = [.. sales.Select(ToRow)];
+        _sales = [.. sales.Select(ClickHouseSalesWriter.ToRow)];
         _profiles = [.. _saved.Select(s => ClickHouseProfileWriter.ToRow(Profile.Project(s, Now, _rules)))];
     }
 
@@ -199,23 +199,4 @@ public class StageBenchmarks
         }
         return s_chdb;
     }
-
-    private static SaleRow ToRow(AttributedSale s) => new()
-    {
-        EventId = s.EventId,
-        OrderId = s.OrderId,
-        OccurredAt = s.OccurredAt,
-        CustomerId = s.CustomerId,
-        Channel = s.Channel,
-        StoreId = s.StoreId ?? "",
-        Amount = s.Amount,
-        CampaignId = s.CampaignId ?? "",
-        CampaignType = s.CampaignType ?? "",
-        Rule = s.Rule,
-        GroupId = s.GroupId ?? "",
-        GuideId = s.GuideId ?? "",
-        InPrivateDomain = s.InPrivateDomain,
-        Payment = s.Payment ?? "",
-        Items = s.Items.Select(i => new SaleItem(i.Sku, i.Qty, i.Price)).ToList(),
-    };
 }

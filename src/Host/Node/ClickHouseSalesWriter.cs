@@ -33,7 +33,8 @@ public sealed class ClickHouseSalesWriter(SinkService sinks) : ISalesWriter
         await Task.WhenAll(sink.Sales.FlushAsync(cancellationToken), sink.Touches.FlushAsync(cancellationToken));
     }
 
-    private static SaleRow ToRow(AttributedSale s) => new()
+    /// <summary>The attributed_sales row of a sale (a refund's items count negative units); public for the stage benchmarks.</summary>
+    public static SaleRow ToRow(AttributedSale s) => new()
     {
         EventId = s.EventId,
         OrderId = s.OrderId,
