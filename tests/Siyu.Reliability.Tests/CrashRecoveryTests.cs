@@ -133,6 +133,12 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         {
             var lookup = await next.GetJsonAsync($"/v1/customers/{t.CustomerId}");
             Assert.True(t.Erased == lookup is null, $"{t.CustomerId}: erased {t.Erased}, found {lookup is not null}");
+            foreach (var absorbed in t.Absorbed)
+            {
+                // An absorbed id leads to its survivor while that lives, and nowhere once it is erased.
+                var followed = await next.GetJsonAsync($"/v1/customers/{absorbed}");
+                Assert.True(t.Erased == followed is null, $"{absorbed} (merged into {t.CustomerId}): erased {t.Erased}, found {followed is not null}");
+            }
         }
 
         int records = 0, distinct = 0;
@@ -144,7 +150,8 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         var rebuild = await Mismatches.Eventually(() => Truth.RebuildMismatches(kafka, next, truth), seconds: 30);
         Assert.True(rebuild.Count == 0, "a subscriber rebuilding from siyu.profiles and siyu.profile-changes differs:\n" + string.Join('\n', rebuild.Take(20)));
         output.WriteLine($"subscriber rebuild: {truth.Count(t => !t.Erased)} live profiles equal the node's, {erase.Count} tombstones, "
-            + $"{truth.Where(t => !t.Erased).Sum(t => t.Absorbed.Count)} absorbed customers followed to their survivor");
+            + $"{truth.Where(t => !t.Erased).Sum(t => t.Absorbed.Count)} absorbed customers followed to their survivor, "
+            + $"{truth.Where(t => t.Erased).Sum(t => t.Absorbed.Count)} merged into erased ones erased with them");
     }
 
     public void Dispose() => _work.Dispose();

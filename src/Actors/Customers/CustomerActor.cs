@@ -67,6 +67,12 @@ public sealed class CustomerActor : UntypedActor, IWithTimers
             case EraseCustomer m:
                 Run(CustomerLifecycle.Erase(_life, m, Sender));
                 break;
+            case EraseAbsorbed m:
+                Run(CustomerLifecycle.EraseAbsorbed(_life, m, Sender));
+                break;
+            case AbsorbedErased:
+                Run(CustomerLifecycle.AbsorbedErased(_life));
+                break;
             case SaveFailed f:
                 if (_life.FailedSaves == 0)
                 {
@@ -233,12 +239,12 @@ public sealed class CustomerActor : UntypedActor, IWithTimers
                     _options.RequireCommitter().TombstoneAsync(t.CustomerId, _shard)
                         .PipeTo(Self, success: () => TombstoneSaved.Instance, failure: e => new EraseFailed(e));
                     break;
+                case EraseAbsorbedCustomers e:
+                    Task.WhenAll(e.Absorbed.Select(a => _regions.Customers.Ask<CustomerErased>(new EraseAbsorbed(a, e.SurvivorId), _options.AskTimeout)))
+                        .PipeTo(Self, success: _ => AbsorbedErased.Instance, failure: ex => new EraseFailed(ex));
+                    break;
                 case AnnounceErasure e:
                     _options.Publisher.Erase(e.CustomerId, _options.Clock.GetUtcNow());
-                    foreach (var absorbed in e.Absorbed)
-                    {
-                        _regions.Customers.Tell(new EraseCustomer(absorbed)); // their pointer rows go too
-                    }
                     _options.Resident.Remove(e.CustomerId);
                     break;
                 default:
@@ -311,6 +317,11 @@ public sealed class CustomerActor : UntypedActor, IWithTimers
     internal sealed record IdsReleased
     {
         public static readonly IdsReleased Instance = new();
+    }
+
+    internal sealed record AbsorbedErased
+    {
+        public static readonly AbsorbedErased Instance = new();
     }
 
     internal sealed record TombstoneSaved

@@ -39,6 +39,7 @@ namespace Siyu.Actors.Wire;
 /// | mr1 | <see cref="MergedReply"/> | CustomerActor → resolver | reply |
 /// | ec1 | <see cref="EraseCustomer"/> | API, erasing CustomerActor → customer region | customer elsewhere |
 /// | ce1 | <see cref="CustomerErased"/> | CustomerActor / CustomerShard → asker | reply |
+/// | ea1 | <see cref="EraseAbsorbed"/> | erased CustomerActor → customer region (ask) | absorbed customer elsewhere |
 /// | pc1 | <see cref="PokeCustomerShard"/> | ShardKeeper (every node) → customer region | shard elsewhere |
 /// | sc1 | <see cref="StopCustomerShard"/> | sharding's hand-off stop message | local today; bound so it never falls back |
 /// | gc1 | <see cref="GetCustomer"/> | bench, tools → customer region (ask) | customer elsewhere |
@@ -73,6 +74,7 @@ public sealed class SiyuSerializer(ExtendedActorSystem system) : SerializerWithS
         [typeof(MergedReply)] = "mr1",
         [typeof(EraseCustomer)] = "ec1",
         [typeof(CustomerErased)] = "ce1",
+        [typeof(EraseAbsorbed)] = "ea1",
         [typeof(PokeCustomerShard)] = "pc1",
         [typeof(StopCustomerShard)] = "sc1",
         [typeof(GetCustomer)] = "gc1",
@@ -140,6 +142,10 @@ public sealed class SiyuSerializer(ExtendedActorSystem system) : SerializerWithS
             case CustomerErased e:
                 w.String(e.CustomerId);
                 w.Bool(e.Found);
+                break;
+            case EraseAbsorbed e:
+                w.String(e.CustomerId);
+                w.String(e.SurvivorId);
                 break;
             case PokeCustomerShard p:
                 w.VarInt(p.Shard);
@@ -220,6 +226,7 @@ public sealed class SiyuSerializer(ExtendedActorSystem system) : SerializerWithS
                 "mr1" => new MergedReply(r.String(), r.String()),
                 "ec1" => new EraseCustomer(r.String()),
                 "ce1" => new CustomerErased(r.String(), r.Bool()),
+                "ea1" => new EraseAbsorbed(r.String(), r.String()),
                 "pc1" => new PokeCustomerShard(r.Int32()),
                 "sc1" => StopCustomerShard.Instance,
                 "gc1" => new GetCustomer(r.String()),

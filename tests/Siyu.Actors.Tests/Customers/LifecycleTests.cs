@@ -398,4 +398,103 @@ public sealed class LifecycleTests : TestKit
         Assert.True(save.State.ChangeOutbox.IsEmpty);
         Assert.Null(save.NextWake);
     }
+
+    // ------------------------------------------------------------ erasure of merged customers
+
+    /// <summary>"c-old" after absorbing "c-young" (saved), and "c-young" as the bare pointer it became.</summary>
+    private (Life Survivor, Life Pointer) Merged()
+    {
+        var (young, _) = Observe(New("c-young"), Ev.Order("O9", 9m, Ev.T0));
+        (young, _) = CustomerLifecycle.Saved(young, Ctx);
+        (young, var effects) = CustomerLifecycle.MergeInto(young, "c-old", CreateTestProbe().Ref, Ctx);
+        var handed = Assert.Single(effects.OfType<Save>()).State;
+        (young, _) = CustomerLifecycle.Saved(young, Ctx);
+        var (old, _) = Observe(New("c-old"), Ev.Order("O1", 1m, Ev.T0));
+        (old, _) = CustomerLifecycle.Saved(old, Ctx);
+        (old, _) = CustomerLifecycle.Absorb(old, new AbsorbCustomer("c-old", handed with { MergedInto = null, HandOverPending = false }), CreateTestProbe().Ref, Ctx);
+        (old, _) = CustomerLifecycle.Saved(old, Ctx);
+        (young, _) = CustomerLifecycle.HandedOver(young, Ctx);
+        (young, _) = CustomerLifecycle.Saved(young, Ctx);
+        Assert.Equal(["c-young"], old.State.MergedFrom);
+        Assert.Equal("c-old", young.State.MergedInto);
+        // Kafka confirmed what both published so far.
+        (old, _) = CustomerLifecycle.ChangesPublished(old, old.PublishingChanges.ToList());
+        (young, _) = CustomerLifecycle.ChangesPublished(young, young.PublishingChanges.ToList());
+        return (old, young);
+    }
+
+    [Fact]
+    public void An_erased_customer_erases_the_customers_merged_into_it_before_its_own_row_becomes_a_tombstone()
+    {
+        var (life, _) = Merged();
+        var operator_ = CreateTestProbe().Ref;
+        (life, _) = CustomerLifecycle.Erase(life, new EraseCustomer("c-old"), operator_);
+        (life, var effects) = CustomerLifecycle.IdsReleased(life, Ctx);
+        // The emptied state keeps whom to erase next, so a crash can resume with it.
+        Assert.Equal(["c-young"], Assert.Single(effects.OfType<Save>()).State.MergedFrom);
+        (life, effects) = CustomerLifecycle.Saved(life, Ctx);
+        var publish = Assert.Single(effects.OfType<PublishChanges>());
+        (life, effects) = CustomerLifecycle.ChangesPublished(life, [publish.Changes[0].ChangeId!]);
+        var fanOut = Assert.Single(effects.OfType<EraseAbsorbedCustomers>());
+        Assert.Equal("c-old", fanOut.SurvivorId);
+        Assert.Equal(["c-young"], fanOut.Absorbed);
+        Assert.DoesNotContain(effects, e => e is WriteTombstone);
+
+        // One of them could not be reached: asked again (Found false from those done already).
+        (life, effects) = CustomerLifecycle.EraseFailed(life, new TimeoutException(), Ctx);
+        Assert.Single(effects.OfType<RetryChangesAfter>());
+        Assert.DoesNotContain(effects, e => e is Reply { Message: CustomerErased });
+        (life, effects) = CustomerLifecycle.RetryChanges(life);
+        Assert.Single(effects.OfType<EraseAbsorbedCustomers>());
+
+        (life, effects) = CustomerLifecycle.AbsorbedErased(life);
+        Assert.Single(effects.OfType<WriteTombstone>());
+        (life, effects) = CustomerLifecycle.TombstoneSaved(life);
+        Assert.Equal("c-old", Assert.Single(effects.OfType<AnnounceErasure>()).CustomerId);
+        Assert.True(life.Erased);
+    }
+
+    [Fact]
+    public void A_pointer_asked_by_its_erased_survivor_erases_itself_and_a_live_customer_never_does()
+    {
+        var (_, pointer) = Merged();
+        var survivor = CreateTestProbe().Ref;
+        (pointer, var effects) = CustomerLifecycle.EraseAbsorbed(pointer, new EraseAbsorbed("c-young", "c-old"), survivor);
+        Assert.True(Assert.Single(effects.OfType<ReleaseIds>()).Ids.IsEmpty); // the survivor released them
+        (pointer, effects) = CustomerLifecycle.IdsReleased(pointer, Ctx);
+        var save = Assert.Single(effects.OfType<Save>());
+        Assert.True(save.State.Erasing);
+        Assert.Null(save.State.MergedInto); // the link to the erased person goes with the rest
+        (pointer, effects) = CustomerLifecycle.Saved(pointer, Ctx);
+        var publish = Assert.Single(effects.OfType<PublishChanges>());
+        Assert.True(publish.Tombstone); // its siyu.profiles record (merged_into) is replaced by a tombstone
+        Assert.Equal(ProfileChanges.Erased, Assert.Single(publish.Changes).Change);
+        (pointer, effects) = CustomerLifecycle.ChangesPublished(pointer, [publish.Changes[0].ChangeId!]);
+        Assert.Single(effects.OfType<WriteTombstone>()); // nothing merged into a pointer
+        (pointer, effects) = CustomerLifecycle.TombstoneSaved(pointer);
+        Assert.Contains(effects, e => e is Reply { Message: CustomerErased { Found: true } } r && r.To.Equals(survivor));
+        Assert.True(pointer.Erased);
+        // Asked again (a retried fan-out): done already.
+        (_, effects) = CustomerLifecycle.EraseAbsorbed(pointer, new EraseAbsorbed("c-young", "c-old"), survivor);
+        Assert.Contains(effects, e => e is Reply { Message: CustomerErased { Found: false } });
+
+        var (live, _) = Observe(New("c-live"), Ev.Order("O5", 5m, Ev.T0));
+        (live, _) = CustomerLifecycle.Saved(live, Ctx);
+        (live, effects) = CustomerLifecycle.EraseAbsorbed(live, new EraseAbsorbed("c-live", "c-old"), survivor);
+        Assert.Equal([new Reply(survivor, new CustomerErased("c-live", Found: false))], effects);
+        Assert.Equal(EraseStage.None, live.Erase);
+        Assert.Equal(1, live.State.Stats.Orders);
+    }
+
+    [Fact]
+    public void A_repeated_hand_over_to_an_erasing_survivor_is_answered_at_once_instead_of_waiting_for_the_erasure()
+    {
+        var (life, pointer) = Merged();
+        (life, _) = CustomerLifecycle.Erase(life, new EraseCustomer("c-old"), CreateTestProbe().Ref);
+        (life, _) = CustomerLifecycle.IdsReleased(life, Ctx);
+        (life, _) = CustomerLifecycle.Saved(life, Ctx);
+        var handOver = CreateTestProbe().Ref;
+        var (_, effects) = CustomerLifecycle.Absorb(life, new AbsorbCustomer("c-old", CustomerState.Empty("c-young")), handOver, Ctx);
+        Assert.Contains(effects, e => e is Reply { Message: CustomerAbsorbedReply } r && r.To.Equals(handOver));
+    }
 }

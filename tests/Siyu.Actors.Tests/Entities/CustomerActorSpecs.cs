@@ -237,4 +237,39 @@ public sealed class CustomerActorSpecs : TestKit, IAsyncLifetime
         Observe(id, Events.Order("x2", new CustomerIds { MemberId = "K5" }, 1m, minute: 1), probe);
         Assert.Equal(OutcomeKind.Unknown, probe.ExpectMsg<EventOutcome>(TimeSpan.FromSeconds(10)).Kind);
     }
+
+    [Fact]
+    public async Task Erasing_a_survivor_erases_every_customer_merged_into_it_even_through_a_chain()
+    {
+        var older = NewId();
+        Thread.Sleep(2);
+        var younger = NewId();
+        Thread.Sleep(2);
+        var youngest = NewId();
+        var probe = CreateTestProbe();
+        Observe(older, Events.Order("e1", new CustomerIds { MemberId = "K6" }, 1m), probe);
+        Observe(younger, Events.Order("e2", new CustomerIds { OpenId = "k6" }, 2m), probe);
+        Observe(youngest, Events.Order("e3", new CustomerIds { UnionId = "u6" }, 4m), probe);
+        probe.ReceiveN(3, TimeSpan.FromSeconds(10));
+        // youngest → younger, then younger (holding both) → older: youngest's pointer names younger.
+        _akka.Customers.Tell(new MergeInto(youngest, younger), probe);
+        Assert.Equal(younger, probe.ExpectMsg<MergedReply>(TimeSpan.FromSeconds(10)).MergedInto);
+        _akka.Customers.Tell(new MergeInto(younger, older), probe);
+        Assert.Equal(older, probe.ExpectMsg<MergedReply>(TimeSpan.FromSeconds(10)).MergedInto);
+        await AwaitAssertAsync(async () => Assert.Equal(younger, (await Saved(youngest))?.MergedInto), TimeSpan.FromSeconds(10));
+        await AwaitAssertAsync(async () => Assert.Equal(older, (await Saved(younger))?.MergedInto), TimeSpan.FromSeconds(10));
+        Assert.Equal(new[] { younger, youngest }.Order(StringComparer.Ordinal), (await Saved(older))!.MergedFrom.Order(StringComparer.Ordinal));
+
+        _akka.Customers.Tell(new EraseCustomer(older), probe);
+        Assert.True(probe.ExpectMsg<CustomerErased>(TimeSpan.FromSeconds(30)).Found);
+        // Answered only once every row is a tombstone: no pointer is left to say who was merged with whom.
+        foreach (var id in new[] { older, younger, youngest })
+        {
+            var rows = await _akka.Store.LoadCustomersAsync([id], default);
+            Assert.True(rows.Count == 1 && rows[0].State is null, $"{id}: {(rows.Count == 0 ? "no row" : "a saved state")} instead of a tombstone");
+            Assert.Null(await _akka.Lookup.CustomerAsync(id, default));
+        }
+        _akka.Customers.Tell(new EraseCustomer(younger), probe);
+        Assert.False(probe.ExpectMsg<CustomerErased>(TimeSpan.FromSeconds(10)).Found);
+    }
 }

@@ -188,6 +188,7 @@ public static class WireSamples
             ("mr1", new MergedReply("C-1", "C-0")),
             ("ec1", new EraseCustomer("C-1")),
             ("ce1", new CustomerErased("C-1", true)),
+            ("ea1", new EraseAbsorbed("C-2", "C-1")),
             ("pc1", new PokeCustomerShard(63)),
             ("sc1", StopCustomerShard.Instance),
             ("gc1", new GetCustomer("C-1")),

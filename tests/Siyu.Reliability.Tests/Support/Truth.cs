@@ -142,6 +142,8 @@ public static class Truth
             if (t.Erased)
             {
                 expected.Add($"{t.CustomerId} erased");
+                // The customers merged into an erased one are erased with it, each saying so.
+                expected.AddRange(t.Absorbed.Select(a => $"{a} erased"));
             }
         }
         var byId = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -229,6 +231,13 @@ public static class Truth
                 if (rebuilt is not null)
                 {
                     problems.Add($"{t.CustomerId}: erased, but its latest siyu.profiles record is not a tombstone");
+                }
+                foreach (var absorbed in t.Absorbed)
+                {
+                    if (!profiles.TryGetValue(absorbed, out var pointer) || pointer is not null)
+                    {
+                        problems.Add($"{absorbed}: merged into the erased {t.CustomerId}, but its latest siyu.profiles record is {(pointer is null ? "missing" : "not a tombstone")}");
+                    }
                 }
                 continue;
             }

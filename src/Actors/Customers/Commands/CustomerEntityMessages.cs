@@ -74,6 +74,13 @@ public sealed record EraseCustomer(string CustomerId) : ICustomerMessage;
 
 public sealed record CustomerErased(string CustomerId, bool Found);
 
+/// <summary>
+/// Sent by an erased customer to each customer merged into it (<paramref name="SurvivorId"/> is the
+/// erased one): the pointer, its published profile and its changes go too. Answered with
+/// <see cref="CustomerErased"/> once the pointer is a tombstone (Found false when it is no pointer).
+/// </summary>
+public sealed record EraseAbsorbed(string CustomerId, string SurvivorId) : ICustomerMessage;
+
 /// <summary>Sharding's hand-off and stop message for a customer shard: everything dirty is saved first.</summary>
 public sealed record StopCustomerShard
 {

@@ -58,6 +58,12 @@ public enum EraseStage
     /// <summary>The "erased" change and the profile tombstone are on their way to Kafka.</summary>
     PublishingErasure,
 
+    /// <summary>
+    /// The customers merged into this one are being erased (their pointer rows, profiles and
+    /// changes): before this row becomes a tombstone, so a crash leaves the list to resume from.
+    /// </summary>
+    ErasingAbsorbed,
+
     /// <summary>The saved state is being replaced by a tombstone.</summary>
     Tombstoning,
 }
@@ -194,8 +200,14 @@ public sealed record ReleaseIds(EquatableArray<LinkedId> Ids, string Owner) : Ef
 /// <summary>Replace the saved state by a tombstone; answer <c>TombstoneSaved</c> or <c>EraseFailed</c>.</summary>
 public sealed record WriteTombstone(string CustomerId) : Effect;
 
-/// <summary>Erasure done: publish the tombstone, erase the customers merged into this one, forget it in lookups.</summary>
-public sealed record AnnounceErasure(string CustomerId, EquatableArray<string> Absorbed) : Effect;
+/// <summary>
+/// Erase the customers merged into <paramref name="SurvivorId"/> (each answers once its pointer is a
+/// tombstone); answer <c>AbsorbedErased</c> or <c>EraseFailed</c>.
+/// </summary>
+public sealed record EraseAbsorbedCustomers(string SurvivorId, EquatableArray<string> Absorbed) : Effect;
+
+/// <summary>Erasure done: forget the customer in lookups and the other publishers.</summary>
+public sealed record AnnounceErasure(string CustomerId) : Effect;
 
 /// <summary>
 /// The customer's save / acknowledge / merge hand-over / erasure cycle as a pure state machine
@@ -383,7 +395,7 @@ public static class CustomerLifecycle
     public static Life MaybeSave(Life life, Context ctx, List<Effect> effects)
     {
         if (!life.Dirty || life.Saving || life.RetryScheduled || life.Erased
-            || life.Erase is EraseStage.ReleasingIds or EraseStage.Tombstoning or EraseStage.PublishingErasure)
+            || life.Erase is EraseStage.ReleasingIds or EraseStage.Tombstoning or EraseStage.PublishingErasure or EraseStage.ErasingAbsorbed)
         {
             return life;
         }
@@ -642,8 +654,7 @@ public static class CustomerLifecycle
         life = life with { PublishingChanges = publishing, State = state };
         if (life.Erase == EraseStage.PublishingErasure && state.ChangeOutbox.IsEmpty)
         {
-            effects.Add(new WriteTombstone(life.CustomerId));
-            life = life with { Erase = EraseStage.Tombstoning };
+            life = AfterErasurePublished(life, effects);
         }
         return (life, effects);
     }
@@ -672,8 +683,7 @@ public static class CustomerLifecycle
         life = life with { ChangesRetryScheduled = false };
         if (life.Erase == EraseStage.PublishingErasure && life.State.ChangeOutbox.IsEmpty && life.PublishingChanges.IsEmpty)
         {
-            effects.Add(new WriteTombstone(life.CustomerId));
-            return (life with { Erase = EraseStage.Tombstoning }, effects);
+            return (AfterErasurePublished(life, effects), effects);
         }
         return (life.Durable is { } saved && !life.Erased ? StartPublishingChanges(life, saved, effects) : life, effects);
     }
@@ -783,6 +793,14 @@ public static class CustomerLifecycle
     public static (Life, List<Effect>) Absorb(Life life, AbsorbCustomer message, IActorRef replyTo, Context ctx)
     {
         var effects = new List<Effect>();
+        var reply = new CustomerAbsorbedReply(life.CustomerId, message.Other.CustomerId);
+        if (life.State.Erasing && life.State.MergedFrom.Contains(message.Other.CustomerId))
+        {
+            // A hand-over repeated after its answer was lost: the history is here already (and
+            // erased). Holding it would wait for an erasure that waits for this customer.
+            effects.Add(new Reply(replyTo, reply));
+            return (life, effects);
+        }
         if (life.State.HandOverPending || life.Erase != EraseStage.None)
         {
             return (life with { HeldMessages = life.HeldMessages.Add(new Held(message, replyTo)) }, effects);
@@ -792,7 +810,6 @@ public static class CustomerLifecycle
             effects.Add(new Forward(new Held(message, replyTo), survivor));
             return (life, effects);
         }
-        var reply = new CustomerAbsorbedReply(life.CustomerId, message.Other.CustomerId);
         if (life.Erased)
         {
             // Absorbed into a customer erased meanwhile: its history goes with the erased person.
@@ -835,6 +852,55 @@ public static class CustomerLifecycle
         return (BeginErasure(life, effects), effects);
     }
 
+    /// <summary>
+    /// The customer this one was merged into is being erased: this pointer (its row, its profile,
+    /// its changes) goes too, the same way. Only a pointer is erased so: a live customer, or one
+    /// erased already, answers Found false.
+    /// </summary>
+    public static (Life, List<Effect>) EraseAbsorbed(Life life, EraseAbsorbed message, IActorRef replyTo)
+    {
+        var effects = new List<Effect>();
+        if (life.State.HandOverPending || life.Erase != EraseStage.None)
+        {
+            return (life with { HeldMessages = life.HeldMessages.Add(new Held(message, replyTo)) }, effects);
+        }
+        if (life.Erased || life.State.MergedInto is null)
+        {
+            effects.Add(new Reply(replyTo, new CustomerErased(life.CustomerId, Found: false)));
+            return (life, effects);
+        }
+        life = life with { EraseReplyTo = replyTo };
+        if (life.Saving)
+        {
+            return (life with { Erase = EraseStage.WaitingForSave }, effects);
+        }
+        return (BeginErasure(life, effects), effects);
+    }
+
+    // The "erased" change is out: the absorbed customers go next, then this row.
+    private static Life AfterErasurePublished(Life life, List<Effect> effects)
+    {
+        if (life.State.MergedFrom.Count > 0)
+        {
+            effects.Add(new EraseAbsorbedCustomers(life.CustomerId, life.State.MergedFrom));
+            return life with { Erase = EraseStage.ErasingAbsorbed };
+        }
+        effects.Add(new WriteTombstone(life.CustomerId));
+        return life with { Erase = EraseStage.Tombstoning };
+    }
+
+    /// <summary>Every customer merged into this erased one is a tombstone now: so becomes this one.</summary>
+    public static (Life, List<Effect>) AbsorbedErased(Life life)
+    {
+        var effects = new List<Effect>();
+        if (life.Erase != EraseStage.ErasingAbsorbed)
+        {
+            return (life, effects);
+        }
+        effects.Add(new WriteTombstone(life.CustomerId));
+        return (life with { Erase = EraseStage.Tombstoning }, effects);
+    }
+
     private static Life BeginErasure(Life life, List<Effect> effects)
     {
         effects.Add(new ReleaseIds(life.State.Ids, life.CustomerId));
@@ -865,7 +931,7 @@ public static class CustomerLifecycle
 
     public static (Life, List<Effect>) TombstoneSaved(Life life)
     {
-        var effects = new List<Effect> { new AnnounceErasure(life.CustomerId, life.State.MergedFrom) };
+        var effects = new List<Effect> { new AnnounceErasure(life.CustomerId) };
         // Applied events are settled: their data is gone with the rest.
         foreach (var p in life.Waiting.AddRange(life.InSave))
         {
