@@ -38,10 +38,32 @@ public sealed partial class OpenApiDocumentTests(NodeFixture node, ITestOutputHe
         var paths = doc["paths"]!.AsObject();
         var routes = ((IEndpointRouteBuilder)node.Node.App).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText != Siyu.Host.Api.ApiDocument.Path)
-            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => (Path: e.RoutePattern.RawText!, Method: m.ToLowerInvariant())))
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => (Path: e.RoutePattern.RawText!, Method: m.ToLowerInvariant(),
+                Role: e.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is null
+                    ? e.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>().Select(a => a.Policy).FirstOrDefault() : null)))
             .Distinct().ToList();
         Assert.True(routes.Count >= 8, string.Join(", ", routes));
-        foreach (var (path, method) in routes)
+        var schemes = doc["components"]!["securitySchemes"]!.AsObject();
+        Assert.Equal(("apiKey", "header", "X-Api-Key"), ((string)schemes["ApiKey"]!["type"]!, (string)schemes["ApiKey"]!["in"]!, (string)schemes["ApiKey"]!["name"]!));
+        Assert.Equal(("http", "bearer"), ((string)schemes["Bearer"]!["type"]!, (string)schemes["Bearer"]!["scheme"]!));
+        Assert.Contains(routes, r => r.Role == "admin");
+        Assert.Contains(routes, r => r.Role == "pos");
+        foreach (var (path, method, role) in routes)
+        {
+            // A guarded endpoint says which credential and role it needs, and what a refusal answers.
+            var security = paths[path]?[method]?["security"]?.AsArray();
+            if (role is null)
+            {
+                Assert.True(security is null, $"{method} {path} is open but the document asks for a credential");
+            }
+            else
+            {
+                Assert.True(security is { Count: 2 }, $"{method} {path} needs role {role} but the document names no credential");
+                Assert.All(security!, r => Assert.Equal([role], r!.AsObject().Single().Value!.AsArray().Select(v => (string)v!)));
+                Assert.All(new[] { "401", "403", "429" }, status => Assert.NotNull(paths[path]![method]!["responses"]![status]));
+            }
+        }
+        foreach (var (path, method, _) in routes)
         {
             var operation = paths[path]?[method];
             Assert.True(operation is not null, $"{method.ToUpperInvariant()} {path} is mapped but not in the document");

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Siyu.Actors.Customers;
+using Siyu.Host.Api.Security;
 
 namespace Siyu.Host.Api;
 
@@ -37,6 +38,23 @@ public static class ApiDocument
                         + "the cluster view, health and metrics. Every 4xx/5xx answer is {\"error\": \"what is wrong\"}. "
                         + "Times are RFC 3339; money is yuan.",
                 };
+                // How a caller proves who it is (docs/security.md); each endpoint names its role.
+                document.Components ??= new OpenApiComponents();
+                document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+                document.Components.SecuritySchemes[ApiKeyAuthenticationHandler.SchemeName] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.ApiKey,
+                    In = ParameterLocation.Header,
+                    Name = ApiKeys.Header,
+                    Description = "A key of Api:Keys (the settings hold its name, its role and a hash of it, never the key)",
+                };
+                document.Components.SecuritySchemes[Bearer] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    BearerFormat = "JWT",
+                    Description = "When Api:Jwt:Authority is set: a token of the brand's identity provider for Api:Jwt:Audience; its role claim is pos or admin",
+                };
                 // /health and /metrics are not route handlers, so the generator does not see them.
                 document.Paths ??= new OpenApiPaths();
                 var health = await context.GetOrCreateSchemaAsync(typeof(HealthBody), null, ct);
@@ -69,6 +87,23 @@ public static class ApiDocument
             });
         });
     }
+
+    /// <summary>The name of the JWT bearer scheme in the document.</summary>
+    public const string Bearer = "Bearer";
+
+    /// <summary>The operation needs a credential of one of the schemes with <paramref name="role"/> (admin may do what pos may).</summary>
+    public static RouteHandlerBuilder WithRoleInDocument(this RouteHandlerBuilder builder, string role) =>
+        builder.AddOpenApiOperationTransformer((operation, context, _) =>
+        {
+            operation.Security ??= [];
+            foreach (var scheme in new[] { ApiKeyAuthenticationHandler.SchemeName, Bearer })
+            {
+                operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(scheme, context.Document)] = [role] });
+            }
+            var who = role == ApiSecurity.Admin ? "role admin" : "role pos or admin";
+            operation.Description = string.IsNullOrEmpty(operation.Description) ? $"Needs {who}." : $"{operation.Description} Needs {who}.";
+            return Task.CompletedTask;
+        });
 
     /// <summary>A query parameter the handler reads itself (so the generator cannot see it).</summary>
     public static OpenApiParameter Query(string name, string description, bool required = false, IEnumerable<string>? values = null, string? format = null) => new()

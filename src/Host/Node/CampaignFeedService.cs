@@ -4,7 +4,7 @@ using Siyu.Sinks.Rows;
 namespace Siyu.Host.Node;
 
 /// <summary>Runs the node's campaign feed, and copies each campaign to ClickHouse for sell-through.</summary>
-public sealed class CampaignFeedService(CampaignFeed feed, SinkService sinks, ILogger<CampaignFeedService> log) : BackgroundService
+public sealed class CampaignFeedService(CampaignFeed feed, SinkService sinks, TimeProvider clock, ILogger<CampaignFeedService> log) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -31,7 +31,7 @@ public sealed class CampaignFeedService(CampaignFeed feed, SinkService sinks, IL
                     AttributionWindowHours = (ushort)Math.Clamp(campaign.AttributionWindow.TotalHours, 0, ushort.MaxValue),
                     // The feed's order, not a counter: the latest definition wins in ClickHouse too, across restarts.
                     Version = stamp.Version,
-                    UpdatedAt = DateTimeOffset.UtcNow,
+                    UpdatedAt = clock.GetUtcNow(),
                 }, stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)

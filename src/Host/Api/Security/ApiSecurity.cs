@@ -115,6 +115,7 @@ public static class ApiSecurity
     /// </summary>
     public static RouteHandlerBuilder RequireRole(this RouteHandlerBuilder endpoint, string policy) =>
         endpoint.RequireAuthorization(policy)
+            .WithRoleInDocument(policy)
             .Produces<ApiError>(StatusCodes.Status401Unauthorized)
             .Produces<ApiError>(StatusCodes.Status403Forbidden)
             .Produces<ApiError>(StatusCodes.Status429TooManyRequests);
