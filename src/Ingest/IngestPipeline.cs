@@ -25,6 +25,7 @@ public sealed class IngestPipeline
     private readonly PhoneHasher _phones;
     private readonly ILogger _log;
     private readonly OffsetTracker _tracker = new();
+    private readonly Action<TopicPartition, long> _store;
     private int _storing; // offsets completed but not yet stored (see ProcessAsync)
     private readonly InFlightLimit _slots;
     private readonly ResiliencePipeline _retry;
@@ -38,6 +39,7 @@ public sealed class IngestPipeline
         _parser = parser;
         _phones = phones;
         _log = log;
+        _store = Store;
         _slots = new InFlightLimit(options.MaxInFlight);
         IngestMetrics.InFlight.Set(0); // exported from start-up, not from the first message on
         // A valid event is never dropped for a downstream hiccup: retry until it lands or we shut down
@@ -306,7 +308,7 @@ public sealed class IngestPipeline
                 Interlocked.Increment(ref _storing);
                 try
                 {
-                    Commit(cr.TopicPartition, _tracker.Complete(cr.TopicPartition, cr.Offset.Value));
+                    _tracker.Complete(cr.TopicPartition, cr.Offset.Value, _store);
                 }
                 finally
                 {
@@ -339,16 +341,17 @@ public sealed class IngestPipeline
         IngestMetrics.DeadLetters.WithLabels(reason).Inc();
     }
 
-    private void Commit(TopicPartition tp, long? next)
+    private void Store(TopicPartition tp, long next)
     {
-        if (next is null || _consumer is not { } consumer)
+        if (_consumer is not { } consumer)
         {
             return;
         }
         try
         {
-            // Stored here, committed by librdkafka's auto-commit timer and at shutdown/revoke.
-            consumer.StoreOffset(new TopicPartitionOffset(tp, next.Value));
+            // Stored here, in order (under the tracker's lock), committed by librdkafka's
+            // auto-commit timer and at shutdown/revoke.
+            consumer.StoreOffset(new TopicPartitionOffset(tp, next));
         }
         catch (KafkaException ex)
         {

@@ -45,8 +45,14 @@ public sealed class OffsetTracker
         }
     }
 
-    /// <summary>Marks an offset done; returns the offset to commit (next to read) if the watermark moved.</summary>
-    public long? Complete(TopicPartition tp, long offset)
+    /// <summary>
+    /// Marks an offset done; returns the offset to commit (next to read) if the watermark moved,
+    /// after handing it to <paramref name="store"/> while still holding the lock: two completions
+    /// racing to store their positions could otherwise store the higher one first and then move
+    /// the stored offset back, and the final commit then redelivers what was already done (seen
+    /// in CI as a message read again after a graceful stop).
+    /// </summary>
+    public long? Complete(TopicPartition tp, long offset, Action<TopicPartition, long>? store = null)
     {
         lock (_lock)
         {
@@ -65,6 +71,10 @@ public sealed class OffsetTracker
             {
                 commit = first.Value.Offset + 1;
                 state.InFlight.RemoveFirst();
+            }
+            if (commit is { } next && store is not null)
+            {
+                store(tp, next);
             }
             return commit;
         }

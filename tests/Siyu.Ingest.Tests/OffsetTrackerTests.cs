@@ -58,4 +58,37 @@ public sealed class OffsetTrackerTests
         tracker.Forget(p1); // revoked: the next owner re-reads them, nothing to wait for here
         await of7.WaitAsync(TimeSpan.FromSeconds(5));
     }
+
+    [Fact]
+    public void Positions_are_stored_in_increasing_order_however_completions_race()
+    {
+        // Four threads complete 200,000 offsets in an interleaved order; every position handed to
+        // the store must be higher than the one before (a lower one after a higher one would move
+        // the consumer's stored offset back and redeliver done messages), and the last is the end.
+        const int count = 200_000;
+        var tracker = new OffsetTracker();
+        for (long o = 0; o < count; o++)
+        {
+            tracker.Begin(P0, o);
+        }
+        var stored = new List<long>();
+        var backwards = 0;
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, worker =>
+        {
+            for (long o = worker; o < count; o += 4)
+            {
+                tracker.Complete(P0, o, (_, next) =>
+                {
+                    if (stored.Count > 0 && next <= stored[^1])
+                    {
+                        Interlocked.Increment(ref backwards);
+                    }
+                    stored.Add(next);
+                });
+            }
+        });
+        Assert.Equal(0, backwards);
+        Assert.Equal(count, stored[^1]);
+        Assert.Equal(0, tracker.InFlightTotal);
+    }
 }
