@@ -72,7 +72,15 @@ public sealed class SiyuProcess : IDisposable
     public async Task<int> WaitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cts.Token);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Say what the process was doing: a bare TaskCanceledException hides why it did not stop.
+            throw new TimeoutException($"siyu (pid {_process.Id}) did not exit within {timeout.TotalSeconds:0} s\n{Tail(60)}");
+        }
         _process.WaitForExit(); // flushes the redirected streams
         return _process.ExitCode;
     }

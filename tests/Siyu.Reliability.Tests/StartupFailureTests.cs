@@ -153,7 +153,8 @@ public sealed class StartupFailureTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("reachable again", node.Process.Stdout);
 
         node.Process.Terminate();
-        Assert.Equal(0, await node.Process.WaitAsync(TimeSpan.FromSeconds(60)));
+        var exit = await node.Process.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(exit == 0, $"exit {exit} after SIGTERM\n{node.Process.Tail(60)}");
         _work.Passed = true;
     }
 
