@@ -23,6 +23,7 @@ public sealed class DemoCommandTests
         Assert.Contains("messages accounted for", stdout);
         // The demo makes an API key for the run and puts it in its curl lines.
         Assert.Matches($@"curl -H 'X-Api-Key: sk_[A-Za-z0-9_-]{{43}}' 'http://127.0.0.1:{port}/v1/customers/lookup\?member_id=M", stdout);
+        Assert.Contains($"http://127.0.0.1:{port}/v1/sales/summary?by=group&from=", stdout);
         Assert.Contains("sales by attribution rule", stdout);
         Assert.Contains("profile changes, by kind", stdout);
     }

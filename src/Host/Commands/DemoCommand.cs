@@ -357,7 +357,7 @@ public static class DemoCommand
         return lag;
     }
 
-    /// <summary>curl lines with ids the simulation really uses: a member already in a group, one who is not yet, and a flash sale.</summary>
+    /// <summary>curl lines with ids the simulation really uses: a member already in a group, one who is not yet, a flash sale, and the day's sales by group.</summary>
     private static List<string> Examples(TrafficSimulator sim, Person member, IReadOnlyList<SimulatedMessage> messages, string urls, DateOnly day, string apiKey)
     {
         var key = $"-H '{ApiKeys.Header}: {apiKey}'";
@@ -377,6 +377,8 @@ public static class DemoCommand
             $"curl {key} '{api}/v1/customers/lookup?member_id={outsider.MemberId}'     # in no group: the POS prompt says invite",
             $"curl {key} '{api}/v1/customers/lookup?phone={outsider.Phone}'        # the same customer by phone (hashed on arrival)",
             $"curl {key} '{api}/v1/campaigns/{flash}/live?from={from:yyyy-MM-ddTHH:mm:ssZ}&to={from.AddDays(1):yyyy-MM-ddTHH:mm:ssZ}'",
+            // The played day is in the past: the summary's default window (the last 24 h) would be empty.
+            $"curl {key} '{api}/v1/sales/summary?by=group&from={from:yyyy-MM-ddTHH:mm:ssZ}&to={from.AddDays(1):yyyy-MM-ddTHH:mm:ssZ}'     # net, orders and buyers per WeCom group",
         ];
     }
 
