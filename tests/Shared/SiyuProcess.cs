@@ -63,6 +63,14 @@ public sealed class SiyuProcess : IDisposable
     /// <summary>SIGTERM, what Docker and Kubernetes send before they stop a container.</summary>
     public void Terminate() => Signal("TERM");
 
+    /// <summary>SIGTERM, then a clean exit (0) within <paramref name="timeout"/>; a failure shows the last lines.</summary>
+    public async Task StopGracefullyAsync(TimeSpan timeout)
+    {
+        Terminate();
+        var exit = await WaitAsync(timeout);
+        Xunit.Assert.True(exit == 0, $"exit {exit} after SIGTERM\n{Tail(60)}");
+    }
+
     private void Signal(string name)
     {
         using var kill = Process.Start("kill", ["-" + name, _process.Id.ToString(CultureInfo.InvariantCulture)]);

@@ -46,18 +46,9 @@ public sealed class RunCommandTests
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Contains("siyu_ingest_in_flight", metrics);
 
-        Assert.Equal(0, Kill(siyu.Pid, "TERM"));
-        var exit = await siyu.WaitAsync(TimeSpan.FromSeconds(40));
-        Assert.True(exit == 0, $"exit {exit} after SIGTERM\n{siyu.Tail(60)}");
+        await siyu.StopGracefullyAsync(TimeSpan.FromSeconds(40));
         Assert.Contains("Ingest stopped: offsets committed, group left", siyu.Stdout);
         // Logs are structured JSON, one object per line.
         Assert.Contains(siyu.Stdout.Split('\n'), l => l.StartsWith('{') && l.Contains("\"Category\":\"Siyu.Ingest.IngestPipeline\""));
-    }
-
-    private static int Kill(int pid, string signal)
-    {
-        using var p = System.Diagnostics.Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        p.WaitForExit();
-        return p.ExitCode;
     }
 }

@@ -42,8 +42,7 @@ public sealed class CampaignFeedTests(ITestOutputHelper output)
             var warnings = first.Process.Stdout.Split('\n').Where(l => l.Contains("no message key; taken as campaign FEED-1", StringComparison.Ordinal)).ToList();
             output.WriteLine(warnings.FirstOrDefault());
             Assert.Equal(3, warnings.Count); // one per unkeyed message, none skipped silently
-            first.Process.Terminate();
-            Assert.Equal(0, await first.Process.WaitAsync(TimeSpan.FromSeconds(60)));
+            await first.Process.StopGracefullyAsync(TimeSpan.FromSeconds(60));
         }
 
         using var second = new NodeProcess(env);

@@ -49,8 +49,7 @@ public sealed class DeadLetterReplayTests(ITestOutputHelper output)
             // Refused means not counted: the totals are those of the set without the baskets.
             var before = await Mismatches.Eventually(() => Truth.CampaignMismatches(node, plain), seconds: 60);
             Assert.True(before.Count == 0, "before the replay:\n" + string.Join('\n', before));
-            node.Process.Terminate();
-            Assert.Equal(0, await node.Process.WaitAsync(TimeSpan.FromSeconds(60)));
+            await node.Process.StopGracefullyAsync(TimeSpan.FromSeconds(60));
             output.WriteLine("first node's last lines:\n" + node.Process.Tail(8));
         }
         // At-least-once: whatever the stop left uncommitted is read again by the next node (and

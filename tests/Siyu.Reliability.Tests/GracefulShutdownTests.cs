@@ -43,8 +43,7 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output) : IDisposabl
             {
                 await Task.Delay(20);
             }
-            node.Process.Terminate();
-            Assert.Equal(0, await node.Process.WaitAsync(TimeSpan.FromSeconds(60)));
+            await node.Process.StopGracefullyAsync(TimeSpan.FromSeconds(60));
             await sending;
             var log = node.Process.Stdout;
             first = kafka.Committed("siyu-ingest");

@@ -70,8 +70,7 @@ public sealed class LogFormatTests(ITestOutputHelper output)
         // One the parser refuses: a warning-free dead letter, still a logged line or not, but traffic.
         await kafka.Producer.ProduceAsync(kafka.Topics.Prefix + "pos", new Message<byte[]?, byte[]> { Value = "{not json"u8.ToArray() });
         await node.WaitHandledAsync(61);
-        node.Process.Terminate();
-        Assert.Equal(0, await node.Process.WaitAsync(TimeSpan.FromSeconds(60)));
+        await node.Process.StopGracefullyAsync(TimeSpan.FromSeconds(60));
         var finished = DateTimeOffset.UtcNow;
 
         var lines = node.Process.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();

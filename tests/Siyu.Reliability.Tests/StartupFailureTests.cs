@@ -152,9 +152,7 @@ public sealed class StartupFailureTests(ITestOutputHelper output) : IDisposable
         await node.WaitHealthyAsync(seconds: 90);
         Assert.Contains("reachable again", node.Process.Stdout);
 
-        node.Process.Terminate();
-        var exit = await node.Process.WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.True(exit == 0, $"exit {exit} after SIGTERM\n{node.Process.Tail(60)}");
+        await node.Process.StopGracefullyAsync(TimeSpan.FromSeconds(60));
         _work.Passed = true;
     }
 
@@ -168,8 +166,7 @@ public sealed class StartupFailureTests(ITestOutputHelper output) : IDisposable
             await Task.Delay(200);
         }
         var clock = Stopwatch.StartNew();
-        node.Process.Terminate();
-        Assert.Equal(0, await node.Process.WaitAsync(TimeSpan.FromSeconds(45)));
+        await node.Process.StopGracefullyAsync(TimeSpan.FromSeconds(45));
         output.WriteLine($"stopped {clock.Elapsed.TotalSeconds:0.0} s after SIGTERM");
         _work.Passed = true;
     }
