@@ -370,15 +370,16 @@ public static class DemoCommand
             .Select(m => byMember.GetValueOrDefault(System.Text.Encoding.UTF8.GetString(m.Key!)))
             .FirstOrDefault(p => p is { InPrivateDomain: false }) ?? people[^1];
         var from = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.FromHours(8)).UtcDateTime;
+        // The played day is in the past: without this range the summary's default window (the last 24 h) is empty.
+        var playedDay = $"from={from:yyyy-MM-ddTHH:mm:ssZ}&to={from.AddDays(1):yyyy-MM-ddTHH:mm:ssZ}";
         var flash = $"FLASH-{day:yyyyMMdd}-{sim.Population.Stores[0].StoreId}";
         return
         [
             $"curl {key} '{api}/v1/customers/lookup?member_id={member.MemberId}'     # in group {member.Group}, a contact of guide {member.Guide}",
             $"curl {key} '{api}/v1/customers/lookup?member_id={outsider.MemberId}'     # in no group: the POS prompt says invite",
             $"curl {key} '{api}/v1/customers/lookup?phone={outsider.Phone}'        # the same customer by phone (hashed on arrival)",
-            $"curl {key} '{api}/v1/campaigns/{flash}/live?from={from:yyyy-MM-ddTHH:mm:ssZ}&to={from.AddDays(1):yyyy-MM-ddTHH:mm:ssZ}'",
-            // The played day is in the past: the summary's default window (the last 24 h) would be empty.
-            $"curl {key} '{api}/v1/sales/summary?by=group&from={from:yyyy-MM-ddTHH:mm:ssZ}&to={from.AddDays(1):yyyy-MM-ddTHH:mm:ssZ}'     # net, orders and buyers per WeCom group",
+            $"curl {key} '{api}/v1/campaigns/{flash}/live?{playedDay}'",
+            $"curl {key} '{api}/v1/sales/summary?by=group&{playedDay}'     # net, orders and buyers per WeCom group",
         ];
     }
 
